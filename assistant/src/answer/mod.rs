@@ -1,0 +1,226 @@
+//! Retrieval-augmented answering: question → passages → (LLM | extractive) → numbered citations.
+//!
+//! The [`Assistant`] owns the search index handle and, optionally, a loaded [`LocalLlm`]. With a
+//! model, the numbered passages go into a grounded prompt ([`prompt`]) and the model's answer is
+//! checked so that every `[n]` it uses points at a passage that was given ([`citations`]). Without
+//! a model, an extractive answer made of the most relevant sentences is returned, labelled as such
+//! ([`extractive`]). When retrieval finds nothing, the answer says so and names the contact.
+
+pub mod citations;
+pub mod extractive;
+pub mod prompt;
+
+use std::sync::{Arc, Mutex};
+
+use allmende_search::{Hit, SearchIndex, SearchOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::llm::{ChatMessage, GenerationParams, LocalLlm};
+use crate::{Error, Result};
+
+/// The `[assistant]` section of `allmende.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AssistantConfig {
+    /// Longest question accepted, in characters.
+    pub max_question_chars: usize,
+    /// Passages put in front of the model.
+    pub passages: usize,
+    /// Tokens the model may generate.
+    pub max_tokens: usize,
+    /// Sampling temperature (0 = greedy).
+    pub temperature: f64,
+    /// Who citizens should contact when the assistant cannot help.
+    pub contact: String,
+    /// The municipality's name, used in the prompt.
+    pub municipality: String,
+}
+
+impl Default for AssistantConfig {
+    fn default() -> Self {
+        Self {
+            max_question_chars: 2000,
+            passages: 4,
+            max_tokens: 320,
+            temperature: 0.0,
+            contact: "das Bürgertelefon der Stadt (Telefon 115)".into(),
+            municipality: "Musterstadt".into(),
+        }
+    }
+}
+
+/// One numbered source of an answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Citation {
+    /// The number used in the text, `[number]`.
+    pub number: usize,
+    /// Document title.
+    pub title: String,
+    /// Link to the official page.
+    pub url: String,
+    /// Licence of the source text.
+    pub licence: String,
+    /// Attribution text, when the licence asks for one.
+    pub attribution: Option<String>,
+    /// Id of the source document.
+    pub doc_id: String,
+    /// Id of the passage.
+    pub passage_id: String,
+}
+
+/// How an answer was produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnswerMode {
+    /// Written by the local language model from the cited passages.
+    Generated { model: String },
+    /// Assembled from passages without a language model.
+    Extractive,
+    /// Nothing relevant was found; the answer points to a human contact.
+    NoSources,
+}
+
+/// An answer with its sources.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    /// The answer text with `[n]` markers.
+    pub text: String,
+    /// The sources the markers refer to.
+    pub citations: Vec<Citation>,
+    /// How the answer was made.
+    pub mode: AnswerMode,
+}
+
+/// The assistant: retrieval plus (optionally) a local model.
+pub struct Assistant {
+    index: Arc<SearchIndex>,
+    llm: Option<Mutex<LocalLlm>>,
+    config: AssistantConfig,
+}
+
+impl Assistant {
+    /// An assistant over `index`; `llm` is `None` for extractive mode.
+    pub fn new(index: Arc<SearchIndex>, llm: Option<LocalLlm>, config: AssistantConfig) -> Self {
+        Self {
+            index,
+            llm: llm.map(Mutex::new),
+            config,
+        }
+    }
+
+    /// The name of the loaded model, if any.
+    pub fn model_name(&self) -> Option<String> {
+        let llm = self.llm.as_ref()?;
+        let guard = llm.lock().unwrap_or_else(|p| p.into_inner());
+        Some(guard.model_name().to_string())
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &AssistantConfig {
+        &self.config
+    }
+
+    /// Validates the question (non-empty, not too long) and returns it trimmed.
+    pub fn validate<'q>(&self, question: &'q str) -> Result<&'q str> {
+        let q = question.trim();
+        if q.is_empty() {
+            return Err(Error::EmptyQuestion);
+        }
+        let len = q.chars().count();
+        if len > self.config.max_question_chars {
+            return Err(Error::QuestionTooLong {
+                len,
+                max: self.config.max_question_chars,
+            });
+        }
+        Ok(q)
+    }
+
+    /// Answers a question. Blocking (the model runs on this thread): call it from a blocking
+    /// task in async code.
+    pub fn answer(&self, question: &str) -> Result<Answer> {
+        let question = self.validate(question)?;
+        let hits = self.retrieve(question)?;
+        if hits.is_empty() {
+            return Ok(Answer {
+                text: extractive::no_sources_text(&self.config.contact),
+                citations: Vec::new(),
+                mode: AnswerMode::NoSources,
+            });
+        }
+        let Some(llm) = &self.llm else {
+            return Ok(extractive::answer(question, &hits));
+        };
+        let mut llm = llm.lock().unwrap_or_else(|p| p.into_inner());
+        let (messages, used) = self.fit_prompt(&llm, question, &hits)?;
+        let hits = &hits[..used];
+        let params = GenerationParams {
+            max_tokens: self.config.max_tokens,
+            temperature: self.config.temperature,
+            ..GenerationParams::default()
+        };
+        let generation = llm.generate(&messages, &params, &mut |_| {})?;
+        tracing::info!(
+            prompt_tokens = generation.prompt_tokens,
+            completion_tokens = generation.completion_tokens,
+            prompt_ms = generation.prompt_ms,
+            generation_ms = generation.generation_ms,
+            "generated answer"
+        );
+        let (text, citations) = citations::resolve(&generation.text, hits);
+        Ok(Answer {
+            text,
+            citations,
+            mode: AnswerMode::Generated {
+                model: llm.model_name().to_string(),
+            },
+        })
+    }
+
+    /// Builds the prompt from as many passages as fit the model's context next to the answer's
+    /// token budget: drops the weakest passages first, then shortens the remaining one.
+    /// Returns the messages and how many passages they use.
+    fn fit_prompt(
+        &self,
+        llm: &LocalLlm,
+        question: &str,
+        hits: &[Hit],
+    ) -> Result<(Vec<ChatMessage>, usize)> {
+        // Per-message overhead of the chat template (role markers, newlines).
+        const TEMPLATE_TOKENS: usize = 8;
+        let budget = llm
+            .context_length()
+            .saturating_sub(self.config.max_tokens + TEMPLATE_TOKENS);
+        let (mut used, mut max_chars) = (hits.len(), prompt::MAX_PASSAGE_CHARS);
+        loop {
+            let messages = prompt::messages(&self.config, question, &hits[..used], max_chars);
+            let mut tokens = 0;
+            for m in &messages {
+                tokens += llm.count_tokens(&m.content)? + TEMPLATE_TOKENS;
+            }
+            if tokens <= budget {
+                return Ok((messages, used));
+            }
+            if used > 1 {
+                used -= 1;
+            } else if max_chars > 100 {
+                max_chars /= 2;
+            } else {
+                return Err(Error::Model(format!(
+                    "the model's context ({} tokens) cannot hold the question and one passage next to {} answer tokens",
+                    llm.context_length(),
+                    self.config.max_tokens
+                )));
+            }
+        }
+    }
+
+    /// The passages an answer to `question` would be grounded in.
+    pub fn retrieve(&self, question: &str) -> Result<Vec<Hit>> {
+        let opts = SearchOptions {
+            limit: self.config.passages,
+            one_hit_per_document: true,
+        };
+        Ok(self.index.search(question, &opts)?)
+    }
+}

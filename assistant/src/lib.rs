@@ -1,0 +1,13 @@
+//! Retrieval-augmented answers for citizens.
+//!
+//! Flow: question → [`allmende_search`] passages → either a local candle LLM ([`llm`]) prompted
+//! with the numbered passages, or — when no model is configured — an extractive answer built
+//! from the best passages ([`answer`]). Every answer carries numbered citations (title, URL,
+//! licence). [`models`] pulls, verifies and lists GGUF weights.
+
+pub mod answer;
+pub mod error;
+pub mod llm;
+pub mod models;
+
+pub use error::{Error, Result};

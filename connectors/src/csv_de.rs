@@ -1,0 +1,256 @@
+//! German CSV: encoding detection (UTF-8 with or without BOM, else Windows-1252), separator
+//! detection (`;`, `,`, tab), German numbers and dates, null placeholders, per-column type
+//! inference, SQL-friendly column names, and a quarantine for rows with the wrong field count.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use chrono::NaiveDate;
+
+use crate::german::{self, InferredType};
+use crate::provenance::QuarantinedRow;
+use crate::{Error, Result};
+
+/// A parsed CSV file: one batch plus the rows that could not be loaded.
+#[derive(Debug)]
+pub struct ParsedCsv {
+    /// The loaded rows.
+    pub batch: RecordBatch,
+    /// Rows with problems, with line numbers.
+    pub quarantine: Vec<QuarantinedRow>,
+    /// Data rows read (header excluded, blank lines excluded).
+    pub rows_read: usize,
+    /// The separator that was detected.
+    pub separator: u8,
+}
+
+/// Decodes bytes: UTF-8 (BOM stripped) when valid, otherwise Windows-1252 (a superset of
+/// ISO-8859-1 for printable characters).
+pub fn decode(bytes: &[u8]) -> String {
+    let without_bom = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(without_bom) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(without_bom).0.into_owned(),
+    }
+}
+
+/// Picks the separator that appears most often in the first line (ties prefer `;`).
+pub fn detect_separator(text: &str) -> u8 {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    [b';', b'\t', b',']
+        .into_iter()
+        .max_by_key(|&sep| (first.bytes().filter(|&b| b == sep).count(), sep == b';'))
+        .unwrap_or(b';')
+}
+
+/// Parses German CSV bytes. `origin` names the file in error messages.
+pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
+    let text = decode(bytes);
+    let separator = detect_separator(&text);
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let header = loop {
+        match records.next() {
+            None => {
+                return Err(Error::Malformed {
+                    origin: origin.into(),
+                    reason: "the file has no header row".into(),
+                });
+            }
+            Some(Err(e)) => {
+                return Err(Error::Malformed {
+                    origin: origin.into(),
+                    reason: format!("unreadable header: {e}"),
+                });
+            }
+            Some(Ok(r)) if r.iter().all(|f| f.trim().is_empty()) => continue,
+            Some(Ok(r)) => break r,
+        }
+    };
+    let names = column_names(header.iter());
+    let width = names.len();
+    let sep_char = separator as char;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut quarantine = Vec::new();
+    let mut rows_read = 0;
+    for record in records {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                rows_read += 1;
+                quarantine.push(QuarantinedRow {
+                    line,
+                    reason: format!("unreadable row: {e}"),
+                    raw: String::new(),
+                });
+                continue;
+            }
+        };
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        rows_read += 1;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != width {
+            let raw = record
+                .iter()
+                .collect::<Vec<_>>()
+                .join(&sep_char.to_string());
+            quarantine.push(QuarantinedRow {
+                line,
+                reason: format!(
+                    "expected {width} fields, found {} (is the separator '{sep_char}'? is this a footer or note line?)",
+                    record.len()
+                ),
+                raw,
+            });
+            continue;
+        }
+        rows.push(record.iter().map(|f| f.trim().to_string()).collect());
+    }
+    let batch = build_batch(&names, &rows)?;
+    Ok(ParsedCsv {
+        batch,
+        quarantine,
+        rows_read,
+        separator,
+    })
+}
+
+/// SQL-friendly, unique column names; empty headers become `column_<n>`.
+fn column_names<'a>(headers: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (i, h) in headers.enumerate() {
+        let mut name = german::sql_identifier(h);
+        if name.is_empty() {
+            name = format!("column_{}", i + 1);
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+fn build_batch(names: &[String], rows: &[Vec<String>]) -> Result<RecordBatch> {
+    let mut fields = Vec::with_capacity(names.len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let cells = || rows.iter().map(move |r| r[i].as_str());
+        let (data_type, array): (DataType, ArrayRef) = match german::infer(cells()) {
+            InferredType::Int => (
+                DataType::Int64,
+                Arc::new(Int64Array::from(convert(rows, i, german::parse_int))),
+            ),
+            InferredType::Float => (
+                DataType::Float64,
+                Arc::new(Float64Array::from(convert(rows, i, german::parse_float))),
+            ),
+            InferredType::Date => {
+                let days = |c: &str| german::parse_date(c).map(days_since_epoch);
+                (
+                    DataType::Date32,
+                    Arc::new(Date32Array::from(convert(rows, i, days))),
+                )
+            }
+            InferredType::Text => {
+                let values: Vec<Option<&str>> =
+                    cells().map(|c| (!c.is_empty()).then_some(c)).collect();
+                (DataType::Utf8, Arc::new(StringArray::from(values)))
+            }
+        };
+        fields.push(Field::new(name, data_type, true));
+        columns.push(array);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// Converts column `i` with `parse`; null placeholders become nulls. Inference guarantees that
+/// every other cell parses.
+fn convert<T>(rows: &[Vec<String>], i: usize, parse: impl Fn(&str) -> Option<T>) -> Vec<Option<T>> {
+    rows.iter()
+        .map(|r| {
+            if german::is_null(&r[i]) {
+                None
+            } else {
+                parse(&r[i])
+            }
+        })
+        .collect()
+}
+
+fn days_since_epoch(date: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch");
+    (date - epoch).num_days() as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::Array;
+
+    #[test]
+    fn parses_german_csv_with_bom_and_quarantines_bad_rows() {
+        let csv = "\u{feff}Jahr;Bezirk;Einwohner;Anteil (%)\r\n2024;Altstadt;23.456;17,3\r\n2024;Nord;-;5,0\r\nQuelle: Amt\r\n";
+        let parsed = parse(csv.as_bytes(), "test.csv").unwrap();
+        let b = &parsed.batch;
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(b.schema().field(0).name(), "jahr");
+        assert_eq!(b.schema().field(3).name(), "anteil_prozent");
+        let ew = b.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
+        assert_eq!(ew.value(0), 23_456);
+        assert!(ew.is_null(1));
+        let share = b.column(3).as_any().downcast_ref::<Float64Array>().unwrap();
+        assert_eq!(share.value(0), 17.3);
+        assert_eq!(parsed.quarantine.len(), 1);
+        assert_eq!(parsed.quarantine[0].line, 4);
+        assert!(
+            parsed.quarantine[0]
+                .reason
+                .contains("expected 4 fields, found 1")
+        );
+        assert_eq!(parsed.rows_read, 3);
+    }
+
+    #[test]
+    fn windows_1252_and_comma_separator() {
+        let bytes = b"Stra\xdfe,Datum\nHauptstra\xdfe,01.02.2024\n";
+        let parsed = parse(bytes, "t.csv").unwrap();
+        assert_eq!(parsed.separator, b',');
+        assert_eq!(parsed.batch.schema().field(0).name(), "strasse");
+        assert_eq!(
+            parsed.batch.schema().field(1).data_type(),
+            &DataType::Date32
+        );
+        let s = parsed
+            .batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap();
+        assert_eq!(s.value(0), "Hauptstraße");
+    }
+
+    #[test]
+    fn empty_file_is_a_clear_error() {
+        let err = parse(b"\n\n", "leer.csv").unwrap_err().to_string();
+        assert!(
+            err.contains("leer.csv") && err.contains("no header"),
+            "{err}"
+        );
+    }
+}

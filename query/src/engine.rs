@@ -1,0 +1,212 @@
+//! The SQL engine: one DataFusion [`SessionContext`] over all snapshots, each registered as
+//! `<source>.<table>`, plus `allmende.catalog` listing their provenance. Every statement is
+//! planned read-only, checked by the [`PrivacyPolicy`], run under a timeout and cut at a maximum
+//! number of rows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use allmende_connectors::{Snapshot, SnapshotStore};
+use arrow::array::{BooleanArray, RecordBatch, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::datasource::MemTable;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
+use futures::StreamExt;
+use serde::Deserialize;
+
+use crate::privacy::PrivacyPolicy;
+use crate::{Error, Result};
+
+/// The `[query]` section of `allmende.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryConfig {
+    /// Rows returned at most; longer results are cut and flagged `truncated`.
+    pub max_rows: usize,
+    /// Seconds after which a query is cancelled.
+    pub timeout_seconds: u64,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            max_rows: 10_000,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// A finished query.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// Result schema.
+    pub schema: SchemaRef,
+    /// Result rows, at most `max_rows`.
+    pub batches: Vec<RecordBatch>,
+    /// True when rows beyond `max_rows` were dropped.
+    pub truncated: bool,
+}
+
+impl QueryResult {
+    /// Number of rows returned.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The engine shared by the CLI, the HTTP API and the ingest pipeline.
+pub struct QueryEngine {
+    ctx: SessionContext,
+    policy: PrivacyPolicy,
+    config: QueryConfig,
+    snapshots: Vec<Snapshot>,
+}
+
+impl QueryEngine {
+    /// Registers every snapshot found in `store`.
+    pub async fn open(store: &SnapshotStore, config: QueryConfig) -> Result<Self> {
+        let snapshots = store.list()?;
+        let session = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(session);
+        let catalog = ctx
+            .catalog("datafusion")
+            .ok_or_else(|| Error::Internal("default catalog missing".into()))?;
+        for snap in &snapshots {
+            let table = &snap.provenance.table;
+            if catalog.schema(&table.source).is_none() {
+                catalog.register_schema(&table.source, Arc::new(MemorySchemaProvider::new()))?;
+            }
+            let path = snap.path.to_string_lossy();
+            ctx.register_parquet(
+                table.to_string(),
+                path.as_ref(),
+                ParquetReadOptions::default(),
+            )
+            .await?;
+        }
+        catalog.register_schema("allmende", Arc::new(MemorySchemaProvider::new()))?;
+        ctx.register_table("allmende.catalog", Arc::new(catalog_table(&snapshots)?))?;
+        let policy = PrivacyPolicy::new(
+            snapshots
+                .iter()
+                .filter(|s| s.provenance.personal)
+                .map(|s| s.provenance.table.to_string()),
+        );
+        tracing::info!(tables = snapshots.len(), "query engine ready");
+        Ok(Self {
+            ctx,
+            policy,
+            config,
+            snapshots,
+        })
+    }
+
+    /// The snapshots this engine serves.
+    pub fn snapshots(&self) -> &[Snapshot] {
+        &self.snapshots
+    }
+
+    /// The privacy policy in force.
+    pub fn policy(&self) -> &PrivacyPolicy {
+        &self.policy
+    }
+
+    /// Plans, checks and runs one read-only statement.
+    pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let df = self.ctx.sql_with_options(sql, options).await.map_err(|e| {
+            // SQLOptions::verify_plan reports "DDL not supported: …" (and DML/Statement).
+            let message = e.find_root().to_string();
+            let refused = [
+                "DDL not supported",
+                "DML not supported",
+                "Statement not supported",
+            ];
+            if refused.iter().any(|r| message.contains(r)) {
+                Error::NotReadOnly(message)
+            } else {
+                Error::from(e)
+            }
+        })?;
+        self.policy.check(df.logical_plan())?;
+        let max_rows = self.config.max_rows;
+        let seconds = self.config.timeout_seconds;
+        let run = async move {
+            let mut stream = df.execute_stream().await?;
+            let mut batches = Vec::new();
+            let mut rows = 0usize;
+            let mut truncated = false;
+            let schema = stream.schema();
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                if rows + batch.num_rows() > max_rows {
+                    batches.push(batch.slice(0, max_rows - rows));
+                    truncated = true;
+                    break;
+                }
+                rows += batch.num_rows();
+                batches.push(batch);
+            }
+            Ok::<_, Error>(QueryResult {
+                schema,
+                batches,
+                truncated,
+            })
+        };
+        tokio::time::timeout(Duration::from_secs(seconds), run)
+            .await
+            .map_err(|_| Error::Timeout { seconds })?
+    }
+}
+
+/// `allmende.catalog`: one row per table with its provenance.
+fn catalog_table(snapshots: &[Snapshot]) -> Result<MemTable> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("source", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("origin", DataType::Utf8, false),
+        Field::new("licence", DataType::Utf8, false),
+        Field::new("attribution", DataType::Utf8, false),
+        Field::new("retrieved_at", DataType::Utf8, false),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("row_count", DataType::UInt64, false),
+        Field::new("rows_quarantined", DataType::UInt64, false),
+        Field::new("personal", DataType::Boolean, false),
+    ]));
+    let p: Vec<_> = snapshots.iter().map(|s| &s.provenance).collect();
+    let text = |f: fn(&allmende_connectors::Provenance) -> &str| {
+        Arc::new(StringArray::from(
+            p.iter().map(|x| f(x)).collect::<Vec<_>>(),
+        )) as _
+    };
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            text(|x| &x.table.source),
+            text(|x| &x.table.table),
+            text(|x| &x.origin),
+            text(|x| &x.licence),
+            text(|x| &x.attribution),
+            text(|x| &x.retrieved_at),
+            text(|x| &x.sha256),
+            Arc::new(UInt64Array::from(
+                p.iter().map(|x| x.rows_loaded as u64).collect::<Vec<_>>(),
+            )),
+            Arc::new(UInt64Array::from(
+                p.iter()
+                    .map(|x| x.rows_quarantined as u64)
+                    .collect::<Vec<_>>(),
+            )),
+            Arc::new(BooleanArray::from(
+                p.iter().map(|x| x.personal).collect::<Vec<_>>(),
+            )),
+        ],
+    )
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    MemTable::try_new(schema, vec![vec![batch]]).map_err(Error::from)
+}

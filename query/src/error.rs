@@ -1,0 +1,58 @@
+//! The query crate's error type. [`Error::is_user_error`] tells the web layer which errors are
+//! the analyst's to fix (400) and which are the server's.
+
+/// Everything that can go wrong while planning or running SQL.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SQL does not parse or does not plan (unknown table/column, type mismatch, ...).
+    #[error("invalid sql: {0}")]
+    InvalidSql(String),
+    /// The statement is not a read-only query.
+    #[error("only read-only queries (SELECT, WITH, EXPLAIN) are allowed: {0}")]
+    NotReadOnly(String),
+    /// The query reads a table that holds personal data.
+    #[error(
+        "table {table} holds personal register data; reading its rows is not allowed (register data leaves a node only aggregated)"
+    )]
+    PersonalData { table: String },
+    /// The query ran longer than the configured limit and was cancelled.
+    #[error("query cancelled after {seconds} s (the limit is {seconds} s; add filters or a LIMIT)")]
+    Timeout { seconds: u64 },
+    /// DataFusion failed while executing.
+    #[error("query execution failed: {0}")]
+    Execution(String),
+    /// Snapshot discovery failed.
+    #[error("snapshots: {0}")]
+    Snapshots(#[from] allmende_connectors::Error),
+    /// A broken invariant: this is a bug in Allmende.
+    #[error("internal error (this is a bug): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// True when the caller sent something wrong (maps to a 4xx), false for server-side failures.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidSql(_)
+                | Error::NotReadOnly(_)
+                | Error::PersonalData { .. }
+                | Error::Timeout { .. }
+        )
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for Error {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        use datafusion::error::DataFusionError as D;
+        match e.find_root() {
+            D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => {
+                Error::InvalidSql(e.find_root().to_string())
+            }
+            _ => Error::Execution(e.to_string()),
+        }
+    }
+}
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

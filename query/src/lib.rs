@@ -1,0 +1,14 @@
+//! SQL over connector snapshots with DataFusion.
+//!
+//! [`QueryEngine`] registers every Parquet snapshot as `<source>.<table>` and answers read-only
+//! SQL under a timeout and a row limit. [`PrivacyPolicy`] is the single gate that keeps personal
+//! register rows from leaving: every statement — from analysts, the assistant or the ingest
+//! pipeline that feeds the search index — passes through it.
+
+pub mod engine;
+pub mod error;
+pub mod privacy;
+
+pub use engine::{QueryConfig, QueryEngine, QueryResult};
+pub use error::{Error, Result};
+pub use privacy::PrivacyPolicy;

@@ -1,0 +1,10 @@
+//! The `allmende` binary's library half: configuration, the ingest pipeline, the axum server
+//! and its routes. This is the only crate that knows HTTP, JSON wire shapes and axum.
+
+pub mod api_error;
+pub mod config;
+pub mod ingest;
+pub mod output;
+pub mod routes;
+pub mod server;
+pub mod state;

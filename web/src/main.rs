@@ -1,0 +1,205 @@
+//! The `allmende` command line: `serve`, `ingest`, `sql`, `ask`, `models`, `bench`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use allmende_assistant::models;
+use allmende_web::config::{Config, ModelChoice};
+use allmende_web::output::{self, Format};
+use allmende_web::{ingest, server, state};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// Allmende: open data, SQL and a grounded citizen assistant, on your own hardware.
+#[derive(Debug, Parser)]
+#[command(name = "allmende", version, about)]
+struct Cli {
+    /// Configuration file (default: ./allmende.toml if present).
+    #[arg(long, global = true, env = "ALLMENDE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (snapshots, index, models); overrides the config file.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Model: a registry name, a path to a .gguf file, or `none`; overrides the config file.
+    #[arg(long, global = true)]
+    model: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the widget and the APIs.
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Generate Musterstadt, load all sources into snapshots and rebuild the search index.
+    Ingest,
+    /// Run one read-only SQL statement over the snapshots.
+    Sql {
+        /// The statement.
+        sql: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Ask the assistant a question and print the cited answer.
+    Ask {
+        /// The question.
+        question: String,
+    },
+    /// Manage model weights.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+    /// Inference benchmarks (not implemented yet).
+    Bench,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsAction {
+    /// List known models and the files present in the models directory.
+    List,
+    /// Fetch a pinned model's parts, verify and assemble it.
+    Pull {
+        /// Registry name (default: the default model).
+        name: Option<String>,
+    },
+    /// Verify size and sha256 of an installed model.
+    Verify {
+        /// Registry name (default: the default model).
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ALLMENDE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(dir) = cli.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(model) = cli.model {
+        config.model.name = model;
+    }
+    match cli.command {
+        Command::Serve { bind } => {
+            if let Some(bind) = bind {
+                config.server.bind = bind;
+            }
+            server::serve(config).await?;
+        }
+        Command::Ingest => {
+            let report = ingest::run(&config).await?;
+            print!("{}", report.render());
+            if report.failures() > 0 {
+                eprintln!(
+                    "{} source(s) failed; their last good snapshots were kept",
+                    report.failures()
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Sql { sql, format } => {
+            let app = state::AppState::open(config).await?;
+            let result = app.engine.sql(&sql).await?;
+            match format {
+                Format::Table => println!("{}", output::to_table(&result)?),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::to_json(&result)?)?
+                ),
+                Format::Csv => print!("{}", output::to_csv(&result)?),
+            }
+        }
+        Command::Ask { question } => {
+            let app = state::AppState::open(config).await?;
+            let answer =
+                tokio::task::spawn_blocking(move || app.assistant.answer(&question)).await??;
+            println!("{}\n", answer.text);
+            for c in &answer.citations {
+                println!("[{}] {} — {} ({})", c.number, c.title, c.url, c.licence);
+            }
+        }
+        Command::Models { action } => models_command(&config, action)?,
+        Command::Bench => {
+            eprintln!(
+                "`allmende bench` is not implemented yet: the inference benchmark (pp512/tg128 against llama.cpp) \
+                 is planned in the Assistant issue."
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_command(config: &Config, action: ModelsAction) -> anyhow::Result<()> {
+    let dir = config.models_dir();
+    match action {
+        ModelsAction::List => {
+            println!("known models:");
+            for spec in models::registry() {
+                let present = dir.join(spec.file_name).exists();
+                println!(
+                    "  {:<40} {:>6} MB  {}{}",
+                    spec.name,
+                    spec.size / 1_000_000,
+                    spec.description,
+                    if present { "  [installed]" } else { "" }
+                );
+            }
+            if let Ok(ModelChoice::File(path)) = config.model_choice() {
+                println!("configured: {}", path.display());
+            }
+            for m in models::list_installed(&dir)?
+                .into_iter()
+                .filter(|m| !m.known)
+            {
+                println!(
+                    "  other file: {} ({} MB)",
+                    m.path.display(),
+                    m.size / 1_000_000
+                );
+            }
+        }
+        ModelsAction::Pull { name } => {
+            let spec = models::find(name.as_deref().unwrap_or(models::DEFAULT_MODEL))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = models::pull(&spec, &dir, &mut |line| eprintln!("{line}"))?;
+            println!("{}", path.display());
+        }
+        ModelsAction::Verify { name } => {
+            let spec = models::find(name.as_deref().unwrap_or(models::DEFAULT_MODEL))?;
+            let path = dir.join(spec.file_name);
+            models::verify(&spec, &path)?;
+            println!("{}: ok (sha256 {})", path.display(), spec.sha256);
+        }
+    }
+    Ok(())
+}

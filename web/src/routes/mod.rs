@@ -1,0 +1,66 @@
+//! The HTTP surface: one file per route group, assembled here with the request-id middleware,
+//! the body limit and the JSON 404 fallback.
+
+pub mod chat;
+pub mod health;
+pub mod search;
+pub mod sql;
+pub mod widget;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderValue, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::api_error::ApiError;
+use crate::state::SharedState;
+
+/// The id of one request, echoed in the `x-request-id` header and in error bodies.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Builds the router.
+pub fn router(state: SharedState) -> Router {
+    let max_body = state.config.server.max_body_bytes;
+    Router::new()
+        .route("/", get(widget::index))
+        .route("/widget.js", get(widget::script))
+        .route("/widget.css", get(widget::style))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api/sql", post(sql::post_sql))
+        .route("/api/search", get(search::get_search))
+        .route("/api/chat", post(chat::post_chat))
+        .fallback(fallback)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn fallback(uri: Uri) -> ApiError {
+    ApiError::not_found(uri.path())
+}
+
+/// Gives every request an id (a fresh UUID), logs the request with it, and returns it.
+async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let started = std::time::Instant::now();
+    let mut response = next.run(req).await.into_response();
+    tracing::info!(
+        request_id = %id,
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,77 @@
+//! The server's shared state: query engine, search index and assistant, built once at start-up
+//! from the data directory.
+
+use std::sync::Arc;
+
+use allmende_assistant::answer::Assistant;
+use allmende_assistant::llm::LocalLlm;
+use allmende_connectors::SnapshotStore;
+use allmende_query::QueryEngine;
+use anyhow::Context;
+
+use crate::config::{Config, ModelChoice};
+use crate::ingest::open_index;
+
+/// Everything a request handler needs.
+pub struct AppState {
+    /// SQL over the snapshots.
+    pub engine: QueryEngine,
+    /// Retrieval and answering.
+    pub assistant: Assistant,
+    /// Full-text search (shared with the assistant).
+    pub index: Arc<allmende_search::SearchIndex>,
+    /// The configuration the server started with.
+    pub config: Config,
+}
+
+/// Shared handle.
+pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// Opens snapshots, index and (if configured and present) the model.
+    pub async fn open(config: Config) -> anyhow::Result<SharedState> {
+        let store = SnapshotStore::new(config.snapshot_dir());
+        let engine = QueryEngine::open(&store, config.query.clone()).await?;
+        if engine.snapshots().is_empty() {
+            tracing::warn!(dir = %config.snapshot_dir().display(), "no snapshots found; run `allmende ingest` first");
+        }
+        let index = Arc::new(open_index(&config.index_dir())?);
+        let llm = load_model(&config)?;
+        let assistant = Assistant::new(index.clone(), llm, config.assistant.clone());
+        Ok(Arc::new(Self {
+            engine,
+            assistant,
+            index,
+            config,
+        }))
+    }
+}
+
+/// Loads the configured model; a configured but missing file means extractive mode with a
+/// warning (the server still serves), a present but broken file is an error.
+pub fn load_model(config: &Config) -> anyhow::Result<Option<LocalLlm>> {
+    match config.model_choice()? {
+        ModelChoice::Disabled => {
+            tracing::info!("no language model configured; answers are extractive");
+            Ok(None)
+        }
+        ModelChoice::File(path) if !path.exists() => {
+            tracing::warn!(
+                path = %path.display(),
+                "model file not found (run `allmende models pull`); answers are extractive"
+            );
+            Ok(None)
+        }
+        ModelChoice::File(path) => {
+            let started = std::time::Instant::now();
+            let llm = LocalLlm::load(&path)
+                .with_context(|| format!("loading model {}", path.display()))?;
+            tracing::info!(
+                model = llm.model_name(),
+                ms = started.elapsed().as_millis() as u64,
+                "model loaded"
+            );
+            Ok(Some(llm))
+        }
+    }
+}
