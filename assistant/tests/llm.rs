@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use allmende_assistant::llm::{
-    ChatMessage, FinishReason, GenerationParams, GgufTokenizer, LocalLlm, render_chatml,
-    write_tiny_qwen2_gguf,
+    ChatMessage, FinishReason, GenerationParams, GgufTokenizer, LocalLlm, PREFILL_CHUNK,
+    render_chatml, write_tiny_qwen2_gguf,
 };
 use candle_core::quantized::gguf_file::{self, Value};
 
@@ -35,6 +35,13 @@ fn ask(question: &str) -> Vec<ChatMessage> {
         ChatMessage::system("Du bist ein hilfreicher Assistent."),
         ChatMessage::user(question),
     ]
+}
+
+#[test]
+fn local_llm_can_be_shared_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<LocalLlm>();
+    assert_send_sync::<GgufTokenizer>();
 }
 
 #[test]
@@ -113,6 +120,7 @@ fn greedy_generation_is_deterministic_streams_and_respects_max_tokens() {
     assert_eq!(first.prompt_tokens, expected_prompt);
     assert!(first.prompt_ms > 0.0 && first.generation_ms > 0.0);
 
+    llm.warm_up().unwrap();
     let second = llm.generate(&chat, &greedy(24), &mut |_| {}).unwrap();
     assert_eq!(
         second.text, first.text,
@@ -169,8 +177,9 @@ fn seeded_sampling_is_reproducible_and_context_is_enforced() {
     let b = llm.generate(&chat, &params, &mut |_| {}).unwrap();
     assert_eq!(a.text, b.text);
 
+    let context = llm.context_length();
     let too_long = GenerationParams {
-        max_tokens: 600,
+        max_tokens: context,
         ..greedy(0)
     };
     let err = llm
@@ -178,7 +187,7 @@ fn seeded_sampling_is_reproducible_and_context_is_enforced() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("exceeds the context length"), "{err}");
-    let long_prompt = ask(&"Wort ".repeat(600));
+    let long_prompt = ask(&"Wort ".repeat(context / 2));
     let err = llm
         .generate(&long_prompt, &greedy(4), &mut |_| {})
         .unwrap_err()
@@ -190,12 +199,19 @@ fn seeded_sampling_is_reproducible_and_context_is_enforced() {
 fn chunked_prefill_matches_single_pass() {
     let (_dir, path) = tiny_model(6);
     let mut llm = LocalLlm::load(&path).unwrap();
-    let chat = ask(&"Bürgeramt Termin ".repeat(20));
+    let chat = ask(&"Bürgeramt Termin ".repeat(40));
+    llm.set_prefill_chunk(llm.context_length());
     let whole = llm.generate(&chat, &greedy(8), &mut |_| {}).unwrap();
-    assert!(whole.prompt_tokens > 100, "{}", whole.prompt_tokens);
-    llm.set_prefill_chunk(7);
-    let chunked = llm.generate(&chat, &greedy(8), &mut |_| {}).unwrap();
-    assert_eq!(chunked.text, whole.text);
+    assert!(
+        whole.prompt_tokens > PREFILL_CHUNK,
+        "{}",
+        whole.prompt_tokens
+    );
+    for chunk in [PREFILL_CHUNK, 7] {
+        llm.set_prefill_chunk(chunk);
+        let chunked = llm.generate(&chat, &greedy(8), &mut |_| {}).unwrap();
+        assert_eq!(chunked.text, whole.text, "chunk {chunk}");
+    }
 }
 
 #[test]

@@ -79,11 +79,12 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut quarantine = Vec::new();
     let mut rows_read = 0;
+    let mut lines = LineCounter::new(&text);
     for record in records {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 rows_read += 1;
                 quarantine.push(QuarantinedRow {
                     line,
@@ -97,7 +98,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
             continue;
         }
         rows_read += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
         if record.len() != width {
             let raw = record
                 .iter()
@@ -122,6 +123,37 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
         rows_read,
         separator,
     })
+}
+
+/// Maps byte offsets to 1-based line numbers, for offsets that only ever grow.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The csv crate reports a CRLF record's start at the `\n` that ends the previous line, so
+    /// the byte at `byte` itself is counted too.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let target = (byte as usize + 1).min(self.text.len());
+        if target > self.offset {
+            self.line += self.text[self.offset..target]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
+            self.offset = target;
+        }
+        self.line
+    }
 }
 
 /// SQL-friendly, unique column names; empty headers become `column_<n>`.

