@@ -5,7 +5,7 @@
 CARGO ?= cargo
 DATA_DIR ?= data
 BIND ?= 127.0.0.1:8080
-MODEL ?= qwen2.5-coder-0.5b-instruct-q4_k_m
+MODEL ?= qwen2.5-coder-1.5b-instruct-q4_k_m
 ALLMENDE = target/debug/allmende --data-dir $(DATA_DIR) --model $(MODEL)
 
 .PHONY: demo test build model ingest serve check

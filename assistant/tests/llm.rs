@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use allmende_assistant::llm::{
-    ChatMessage, FinishReason, GenerationParams, GgufTokenizer, LocalLlm, PREFILL_CHUNK,
-    render_chatml, write_tiny_qwen2_gguf,
+    ChatMessage, FinishReason, GenerationParams, GgufTokenizer, LoadOptions, LocalLlm,
+    PREFILL_CHUNK, render_chatml, write_tiny_qwen2_gguf,
 };
 use candle_core::quantized::gguf_file::{self, Value};
 
@@ -215,6 +215,30 @@ fn chunked_prefill_matches_single_pass() {
 }
 
 #[test]
+fn q5_0_repacking_to_q8_0_changes_nothing_but_speed() {
+    let (_dir, path) = tiny_model(8);
+    let repack = |on: bool| LoadOptions { repack: on };
+    let mut packed = LocalLlm::load_with(&path, &repack(true)).unwrap();
+    let mut original = LocalLlm::load_with(&path, &repack(false)).unwrap();
+    // attn_q, attn_k, ffn_gate and ffn_up of both blocks are Q5_0 in the tiny model.
+    assert_eq!(packed.repacked_tensors(), 8);
+    assert_eq!(original.repacked_tensors(), 0);
+    for question in [
+        "Wie beantrage ich einen Personalausweis?",
+        &"Bürgeramt Termin ".repeat(30),
+    ] {
+        let chat = ask(question);
+        let a = packed.generate(&chat, &greedy(32), &mut |_| {}).unwrap();
+        let b = original.generate(&chat, &greedy(32), &mut |_| {}).unwrap();
+        assert_eq!(a.completion_tokens, 32);
+        assert_eq!(
+            a.text, b.text,
+            "same greedy tokens with and without repacking"
+        );
+    }
+}
+
+#[test]
 fn broken_files_give_clear_errors() {
     let (dir, path) = tiny_model(7);
     let bytes = std::fs::read(&path).unwrap();
@@ -393,4 +417,49 @@ fn real_smollm2_runs_through_the_llama_path() {
     let g = llm.generate(&chat, &greedy(12), &mut |_| {}).unwrap();
     eprintln!("SmolLM2: {:?} ({} prompt tokens)", g.text, g.prompt_tokens);
     assert!(g.text.contains("Paris"), "{:?}", g.text);
+}
+
+/// Throughput of the real 0.5B model (mostly Q5_0 matrices) with and without the Q8_0
+/// repacking, on a German retrieval-style prompt of about 800 tokens. Run with
+/// `RAYON_NUM_THREADS=2 cargo test -p allmende-assistant --test llm -- --ignored --nocapture
+/// repack_throughput` (optionally `--release`).
+#[test]
+#[ignore = "benchmark; takes a minute"]
+fn real_qwen_repack_throughput() {
+    let Some(path) = real_model("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf") else {
+        return;
+    };
+    let passage = "Der Personalausweis kann im Bürgeramt der Stadt beantragt werden. Bitte \
+        bringen Sie ein aktuelles biometrisches Passfoto, Ihren bisherigen Ausweis und gegebenenfalls \
+        die Geburtsurkunde mit. Die Gebühr beträgt 37 Euro für Personen ab 24 Jahren. Termine \
+        vergibt das Bürgeramt online oder telefonisch montags bis freitags von 8 bis 12 Uhr. ";
+    let mut context = String::new();
+    for i in 1..=9 {
+        context.push_str(&format!("[{i}] {passage}\n"));
+    }
+    let chat = [
+        ChatMessage::system(format!(
+            "Du bist der Bürgerassistent der Stadtverwaltung. Antworte auf Deutsch, siezend, \
+             und nur auf Grundlage der folgenden Quellen:\n{context}"
+        )),
+        ChatMessage::user("Was muss ich zur Beantragung eines Personalausweises mitbringen?"),
+    ];
+    for repack in [true, false, true] {
+        let started = Instant::now();
+        let mut llm = LocalLlm::load_with(&path, &LoadOptions { repack }).unwrap();
+        let load = started.elapsed();
+        llm.warm_up().unwrap();
+        let g = llm.generate(&chat, &greedy(32), &mut |_| {}).unwrap();
+        eprintln!(
+            "repack={repack} ({} tensors): load {:.0} ms, prefill {} tokens {:.1} tok/s, \
+             generation {} tokens {:.1} tok/s: {:?}",
+            llm.repacked_tensors(),
+            load.as_secs_f64() * 1000.0,
+            g.prompt_tokens,
+            g.prompt_tokens as f64 / g.prompt_ms * 1000.0,
+            g.completion_tokens,
+            g.completion_tokens as f64 / g.generation_ms * 1000.0,
+            g.text
+        );
+    }
 }

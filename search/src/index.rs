@@ -184,9 +184,10 @@ impl SearchIndex {
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
         query::check_length(query)?;
         let terms = query::query_terms(&mut self.analyzer.clone(), query);
-        let Some(tantivy_query) = query::build_query(&self.fields, &terms) else {
+        let Some(text_query) = query::build_query(&self.fields, &terms) else {
             return Ok(Vec::new());
         };
+        let tantivy_query = query::restrict_to_sources(&self.fields, text_query, &opts.sources);
         let query_terms = hits::QueryTerms {
             terms: &terms,
             analyzer: &self.analyzer,

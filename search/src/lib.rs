@@ -52,6 +52,8 @@ pub struct SearchOptions {
     pub limit: usize,
     /// Keep only the best passage of each document (`doc_id` within its source).
     pub one_hit_per_document: bool,
+    /// Only passages of these sources (e.g. `musterstadt.leistungen`); empty means all.
+    pub sources: Vec<String>,
 }
 
 impl Default for SearchOptions {
@@ -59,6 +61,7 @@ impl Default for SearchOptions {
         Self {
             limit: 10,
             one_hit_per_document: true,
+            sources: Vec::new(),
         }
     }
 }

@@ -56,6 +56,35 @@ pub fn query_terms(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// Restricts `query` to passages of the given sources (all when `sources` is empty). The
+/// source clause is a filter: it does not change scores.
+pub fn restrict_to_sources(
+    fields: &Fields,
+    query: BooleanQuery,
+    sources: &[String],
+) -> BooleanQuery {
+    if sources.is_empty() {
+        return query;
+    }
+    let any_source: Vec<(Occur, Box<dyn Query>)> = sources
+        .iter()
+        .map(|s| {
+            let term = TermQuery::new(
+                Term::from_field_text(fields.source, s),
+                IndexRecordOption::Basic,
+            );
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), 0.0)) as Box<dyn Query>,
+            )
+        })
+        .collect();
+    BooleanQuery::new(vec![
+        (Occur::Must, Box::new(query)),
+        (Occur::Must, Box::new(BooleanQuery::new(any_source))),
+    ])
+}
+
 /// Particles of German separable verbs ("melde … um" → "ummelden").
 const VERB_PARTICLES: [&str; 14] = [
     "ab", "an", "auf", "aus", "ein", "fest", "her", "hin", "mit", "nach", "um", "vor", "weg", "zu",

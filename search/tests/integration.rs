@@ -83,6 +83,7 @@ fn title_and_teaser_match_every_passage() {
     let opts = SearchOptions {
         limit: 50,
         one_hit_per_document: false,
+        ..Default::default()
     };
     let hits = index.search("Personalausweis", &opts).unwrap();
     let ausweis: Vec<&Hit> = hits
@@ -117,6 +118,7 @@ fn one_hit_per_document_and_ordering() {
             &SearchOptions {
                 limit: 100,
                 one_hit_per_document: false,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -260,6 +262,7 @@ fn searches_never_see_a_half_replaced_source() {
             let opts = SearchOptions {
                 limit: 100,
                 one_hit_per_document: true,
+                ..Default::default()
             };
             for _ in 0..200 {
                 let hits = index.search("Amt", &opts).unwrap();
@@ -371,4 +374,48 @@ fn bad_batches_are_rejected_with_the_column_name() {
     let minimal = full.project(&[0, 2, 4, 5, 6]).unwrap();
     let stats = index.replace_source("minimal", &[minimal]).unwrap();
     assert_eq!(stats.documents, 10);
+}
+
+#[test]
+fn source_filter_keeps_only_the_named_sources_without_changing_scores() {
+    let index = indexed();
+    index
+        .replace_source("andere", &[amt_batch("x", 3)])
+        .unwrap();
+    let all = index
+        .search(
+            "Amt Personalausweis",
+            &SearchOptions {
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let sources: Vec<(&str, &str)> = all
+        .iter()
+        .map(|h| (h.source.as_str(), h.doc_id.as_str()))
+        .collect();
+    assert!(
+        all.iter().any(|h| h.source == "andere") && all.iter().any(|h| h.source == "stadt"),
+        "{sources:?}"
+    );
+    let only = |sources: &[&str]| {
+        let opts = SearchOptions {
+            limit: 50,
+            sources: sources.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        index.search("Amt Personalausweis", &opts).unwrap()
+    };
+    let stadt = only(&["stadt"]);
+    assert!(!stadt.is_empty() && stadt.iter().all(|h| h.source == "stadt"));
+    for hit in &stadt {
+        let unfiltered = all.iter().find(|h| h.passage_id == hit.passage_id).unwrap();
+        assert!(
+            (unfiltered.score - hit.score).abs() < 1e-4,
+            "the filter must not change scores"
+        );
+    }
+    assert!(only(&["gibt-es-nicht"]).is_empty());
+    assert_eq!(only(&["stadt", "andere"]).len(), all.len());
 }

@@ -1,7 +1,7 @@
 //! Citation checking: every `[n]` in a generated answer must point at a passage that was in the
 //! prompt. Markers outside the range are removed; the citation list holds exactly the sources the
-//! text uses, renumbered in order of first use. If the model cited nothing, the best passage is
-//! appended as the source, so no answer leaves without one.
+//! text uses, renumbered in order of first use. If the model cited nothing, every passage it was
+//! given is listed as a source: the answer may draw on any of them, and none leaves unsourced.
 
 use allmende_search::Hit;
 
@@ -37,8 +37,9 @@ pub fn resolve(text: &str, hits: &[Hit]) -> (String, Vec<Citation>) {
     out.push_str(rest);
     let mut text = out.replace(" .", ".").trim().to_string();
     if order.is_empty() && !hits.is_empty() {
-        text.push_str(" [1]");
-        order.push(1);
+        order = (1..=hits.len()).collect();
+        let markers: String = order.iter().map(|n| format!("[{n}]")).collect();
+        text.push_str(&format!(" {markers}"));
     }
     let citations = order
         .iter()
@@ -99,10 +100,12 @@ mod tests {
     }
 
     #[test]
-    fn uncited_answer_gets_the_best_source() {
+    fn uncited_answer_lists_every_given_source() {
         let (text, cites) = resolve("Bitte gehen Sie zum Bürgerbüro.", &hits(2));
-        assert_eq!(text, "Bitte gehen Sie zum Bürgerbüro. [1]");
-        assert_eq!(cites.len(), 1);
-        assert_eq!(cites[0].doc_id, "d1");
+        assert_eq!(text, "Bitte gehen Sie zum Bürgerbüro. [1][2]");
+        assert_eq!(
+            cites.iter().map(|c| c.doc_id.as_str()).collect::<Vec<_>>(),
+            ["d1", "d2"]
+        );
     }
 }

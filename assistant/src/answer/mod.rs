@@ -34,17 +34,24 @@ pub struct AssistantConfig {
     pub contact: String,
     /// The municipality's name, used in the prompt.
     pub municipality: String,
+    /// Document sources answers may draw on (e.g. `musterstadt.leistungen`); empty means all.
+    /// A municipality's assistant should only cite its own services.
+    pub sources: Vec<String>,
 }
 
 impl Default for AssistantConfig {
     fn default() -> Self {
         Self {
-            max_question_chars: 2000,
+            max_question_chars: allmende_search::MAX_QUERY_CHARS,
             passages: 4,
             max_tokens: 320,
             temperature: 0.0,
             contact: "das Bürgertelefon der Stadt (Telefon 115)".into(),
             municipality: "Musterstadt".into(),
+            sources: vec![
+                "musterstadt.leistungen".into(),
+                "musterstadt.dienststellen".into(),
+            ],
         }
     }
 }
@@ -220,6 +227,7 @@ impl Assistant {
         let opts = SearchOptions {
             limit: self.config.passages,
             one_hit_per_document: true,
+            sources: self.config.sources.clone(),
         };
         Ok(self.index.search(question, &opts)?)
     }

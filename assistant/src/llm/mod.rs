@@ -11,15 +11,18 @@
 //! exercise exactly the code path of a real model without downloading weights.
 //!
 //! Module layout: `gguf` (metadata helpers and file checks), `tokenizer`, `model` (loading and
-//! generation), `stream` (UTF-8 buffering and stop strings), `tiny` (test model writer).
+//! generation), `repack` (load-time conversion of Q4_1/Q5_0/Q5_1 tensors to Q8_0, which candle
+//! has fast CPU kernels for), `stream` (UTF-8 buffering and stop strings), `tiny` (test model
+//! writer).
 
 mod gguf;
 mod model;
+mod repack;
 mod stream;
 mod tiny;
 mod tokenizer;
 
-pub use model::{LocalLlm, PREFILL_CHUNK};
+pub use model::{LoadOptions, LocalLlm, PREFILL_CHUNK};
 pub use tiny::write_tiny_qwen2_gguf;
 pub use tokenizer::GgufTokenizer;
 

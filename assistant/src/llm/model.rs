@@ -8,14 +8,17 @@
 //! calls is a later optimisation. candle parallelises the matrix products with rayon.
 
 use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::time::Instant;
 
+use candle_core::quantized::gguf_file::Content;
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::{quantized_llama, quantized_qwen2};
 
 use super::gguf::{self, Meta, model_err};
+use super::repack;
 use super::stream::TextStream;
 use super::tokenizer::GgufTokenizer;
 use super::{ChatMessage, FinishReason, Generation, GenerationParams, chat_turns};
@@ -56,6 +59,26 @@ pub struct LocalLlm {
     context_length: usize,
     default_system: Option<String>,
     prefill_chunk: usize,
+    repacked_tensors: usize,
+}
+
+/// Options for [`LocalLlm::load_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Convert tensors whose quantisation has no SIMD CPU kernel in candle 0.11.1 (Q4_1, Q5_0,
+    /// Q5_1: scalar dot products, several times slower) to Q8_0 while loading. Q5_0 converts
+    /// exactly (same outputs, ~1.5× the memory of those tensors); Q4_1 and Q5_1 are requantised
+    /// (error at most 1/254 of each 32-weight block's largest weight). Files without such
+    /// tensors load unchanged. Default: on, unless `ALLMENDE_NO_REPACK=1` is set.
+    pub repack: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            repack: std::env::var_os("ALLMENDE_NO_REPACK").is_none_or(|v| v != "1"),
+        }
+    }
 }
 
 impl std::fmt::Debug for LocalLlm {
@@ -73,9 +96,17 @@ impl LocalLlm {
     /// the hyperparameters, builds the tokenizer from the metadata and loads the weights.
     ///
     /// Does not verify a checksum; use [`crate::models::verify`] for files from a registry.
+    ///
+    /// Uses [`LoadOptions::default`]: tensors without a fast CPU kernel in candle (Q4_1, Q5_0,
+    /// Q5_1) are converted to Q8_0 unless the environment variable `ALLMENDE_NO_REPACK` is `1`.
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, &LoadOptions::default())
+    }
+
+    /// [`Self::load`] with explicit [`LoadOptions`].
+    pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Self> {
         let started = Instant::now();
-        let (mut file, content) = gguf::open(path)?;
+        let (file, content) = gguf::open(path)?;
         let meta = Meta::new(path, &content);
         let architecture = meta.str("general.architecture")?.to_string();
         if architecture != "qwen2" && architecture != "llama" {
@@ -111,7 +142,8 @@ impl LocalLlm {
         let default_system = meta
             .str_opt("tokenizer.chat_template")
             .and_then(super::default_system_from_template);
-        let weights = load_weights(path, &architecture, content, &mut file)?;
+        let (weights, repacked_tensors) =
+            load_weights(path, &architecture, content, file, options.repack)?;
         tracing::info!(
             model = %name,
             %architecture,
@@ -127,7 +159,13 @@ impl LocalLlm {
             context_length,
             default_system,
             prefill_chunk: PREFILL_CHUNK,
+            repacked_tensors,
         })
+    }
+
+    /// How many tensors were converted to Q8_0 while loading (see [`LoadOptions::repack`]).
+    pub fn repacked_tensors(&self) -> usize {
+        self.repacked_tensors
     }
 
     /// `general.name` from the GGUF metadata, or the file stem.
@@ -319,18 +357,54 @@ fn check_hyperparameters(meta: &Meta<'_>, arch: &str) -> Result<usize> {
     })
 }
 
+/// Loads the weights onto the CPU, converting slow quantisations to Q8_0 first if `repack`
+/// (see [`super::repack`]). Returns the weights and the number of converted tensors.
 fn load_weights(
     path: &Path,
     arch: &str,
-    content: candle_core::quantized::gguf_file::Content,
-    file: &mut File,
-) -> Result<Weights> {
-    let device = Device::Cpu;
-    let loaded = match arch {
-        "qwen2" => {
-            quantized_qwen2::ModelWeights::from_gguf(content, file, &device).map(Weights::Qwen2)
+    mut content: Content,
+    file: File,
+    repack: bool,
+) -> Result<(Weights, usize)> {
+    let err =
+        |e: &dyn std::fmt::Display| model_err(path, format!("cannot load the {arch} weights: {e}"));
+    if !repack {
+        let mut file = file;
+        return Ok((
+            build_weights(arch, content, &mut file).map_err(|e| err(&e))?,
+            0,
+        ));
+    }
+    let started = Instant::now();
+    let (mut reader, count) = match repack::plan(&mut content, file).map_err(|e| err(&e))? {
+        repack::Plan::Repacked { reader, tensors } => (reader, tensors),
+        // Nothing to convert: read the file directly.
+        repack::Plan::Unchanged(mut file) => {
+            return Ok((
+                build_weights(arch, content, &mut file).map_err(|e| err(&e))?,
+                0,
+            ));
         }
-        _ => quantized_llama::ModelWeights::from_gguf(content, file, &device).map(Weights::Llama),
     };
-    loaded.map_err(|e| model_err(path, format!("cannot load the {arch} weights: {e}")))
+    let weights = build_weights(arch, content, &mut reader).map_err(|e| err(&e))?;
+    tracing::info!(
+        tensors = count,
+        ms = started.elapsed().as_millis() as u64,
+        "repacked Q4_1/Q5_0/Q5_1 tensors to Q8_0 for candle's fast CPU kernels"
+    );
+    Ok((weights, count))
+}
+
+fn build_weights<R: Read + Seek>(
+    arch: &str,
+    content: Content,
+    reader: &mut R,
+) -> candle_core::Result<Weights> {
+    let device = Device::Cpu;
+    match arch {
+        "qwen2" => {
+            quantized_qwen2::ModelWeights::from_gguf(content, reader, &device).map(Weights::Qwen2)
+        }
+        _ => quantized_llama::ModelWeights::from_gguf(content, reader, &device).map(Weights::Llama),
+    }
 }

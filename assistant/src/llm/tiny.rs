@@ -1,7 +1,8 @@
 //! Test support: a tiny random-weight Qwen2 model written in real GGUF format.
 //!
-//! The file has the same metadata keys, tensor names, ggml dtypes (Q8_0 matrices, F32 norms
-//! and biases) and tokenizer metadata as a real Qwen2.5 GGUF, so [`super::LocalLlm::load`] and
+//! The file has the same metadata keys, tensor names, ggml dtypes (a mix of Q5_0 and Q8_0
+//! matrices like the Q4_K_M files, F32 norms and biases) and tokenizer metadata as a real
+//! Qwen2.5 GGUF, so [`super::LocalLlm::load`] and
 //! generation run through exactly the code a real model uses, in milliseconds.
 
 use std::fs::File;
@@ -61,7 +62,8 @@ const CHAT_TEMPLATE: &str = "{% for message in messages %}{{'<|im_start|>' + mes
 /// `<|endoftext|>`), with `tokenizer.ggml.pre = "qwen2"` and a ChatML `tokenizer.chat_template`.
 ///
 /// Weights come from a SplitMix64 generator seeded with `seed` (same seed, same file) and are
-/// quantised to Q8_0. The output rows of the special tokens are zero, so greedy decoding of
+/// quantised to Q5_0 (`attn_q`, `attn_k`, `ffn_gate`, `ffn_up`) or Q8_0 (the other matrices and
+/// the embeddings), so loading exercises the Q5_0 → Q8_0 repacking of real Q4_K_M files. The output rows of the special tokens are zero, so greedy decoding of
 /// this random model practically never ends early — tests of `max_tokens` and stop strings stay
 /// deterministic.
 pub fn write_tiny_qwen2_gguf(path: &Path, seed: u64) -> Result<()> {
@@ -76,6 +78,7 @@ pub fn write_tiny_qwen2_gguf(path: &Path, seed: u64) -> Result<()> {
         Ok::<(), candle_core::Error>(())
     };
     let q = GgmlDType::Q8_0;
+    let q5 = GgmlDType::Q5_0;
     let f = GgmlDType::F32;
     add(
         "token_embd.weight".into(),
@@ -99,13 +102,13 @@ pub fn write_tiny_qwen2_gguf(path: &Path, seed: u64) -> Result<()> {
                 p("attn_q.weight"),
                 vec![HIDDEN, HIDDEN],
                 rng.uniform(HIDDEN * HIDDEN, s_in),
-                q,
+                q5,
             ),
             (
                 p("attn_k.weight"),
                 vec![kv, HIDDEN],
                 rng.uniform(kv * HIDDEN, s_in),
-                q,
+                q5,
             ),
             (
                 p("attn_v.weight"),
@@ -127,13 +130,13 @@ pub fn write_tiny_qwen2_gguf(path: &Path, seed: u64) -> Result<()> {
                 p("ffn_gate.weight"),
                 vec![FFN, HIDDEN],
                 rng.uniform(FFN * HIDDEN, s_in),
-                q,
+                q5,
             ),
             (
                 p("ffn_up.weight"),
                 vec![FFN, HIDDEN],
                 rng.uniform(FFN * HIDDEN, s_in),
-                q,
+                q5,
             ),
             (
                 p("ffn_down.weight"),

@@ -26,8 +26,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
 
-/// The model used when none is configured.
-pub const DEFAULT_MODEL: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+/// The model used when none is configured: the 1.5B, because it writes far better German than
+/// the 0.5B and — its Q4_K/Q6_K weights having AVX2 kernels in candle — reads a RAG prompt faster
+/// on CPU (measured 136 prompt tok/s in the dev profile against ~5 for the Q5_0-heavy 0.5B).
+pub const DEFAULT_MODEL: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m";
 
 /// A pinned model: where its parts come from and what the assembled file must hash to.
 #[derive(Debug, Clone)]

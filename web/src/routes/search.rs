@@ -18,6 +18,8 @@ pub struct SearchParams {
     pub q: Option<String>,
     /// Hits to return (1–50, default 10).
     pub limit: Option<usize>,
+    /// Restrict to one source, e.g. `musterstadt.leistungen`.
+    pub source: Option<String>,
 }
 
 /// Handler.
@@ -48,6 +50,7 @@ pub async fn get_search(
     let opts = allmende_search::SearchOptions {
         limit,
         one_hit_per_document: true,
+        sources: params.source.into_iter().collect(),
     };
     let index = state.index.clone();
     let query = q.clone();

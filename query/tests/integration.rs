@@ -1,0 +1,149 @@
+//! The engine over real snapshots of the generated Musterstadt: SQL answers, row limits,
+//! read-only planning and the privacy gate.
+
+use allmende_connectors::{Format, SnapshotStore, SourceSpec, load};
+use allmende_query::{Error, QueryConfig, QueryEngine};
+use arrow::array::{Array, Int64Array, StringArray};
+
+async fn engine(config: QueryConfig) -> (tempfile::TempDir, QueryEngine) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = allmende_datasets::musterstadt::write_to(&dir.path().join("src"), 1).unwrap();
+    let store = SnapshotStore::new(dir.path().join("snapshots"));
+    for (table, format, path, personal) in [
+        ("bevoelkerung", Format::Csv, files.population, false),
+        ("melderegister", Format::Csv, files.register, true),
+        (
+            "leistungen",
+            Format::MusterstadtServices,
+            files.services,
+            false,
+        ),
+    ] {
+        let spec = SourceSpec {
+            source: "musterstadt".into(),
+            table: table.into(),
+            format,
+            path,
+            licence: "CC0-1.0".into(),
+            attribution: "test".into(),
+            personal,
+            documents_sql: None,
+        };
+        store.write(&load(&spec).unwrap()).unwrap();
+    }
+    let engine = QueryEngine::open(&store, config).await.unwrap();
+    (dir, engine)
+}
+
+#[tokio::test]
+async fn aggregates_over_open_data() {
+    let (_dir, engine) = engine(QueryConfig::default()).await;
+    let result = engine
+        .sql("SELECT sum(einwohner_insgesamt) AS total FROM musterstadt.bevoelkerung WHERE jahr = 2025")
+        .await
+        .unwrap();
+    let total = result.batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap()
+        .value(0);
+    let expected: u32 = allmende_datasets::musterstadt::population(1)
+        .iter()
+        .filter(|r| r.year == 2025)
+        .map(|r| r.total)
+        .sum();
+    assert_eq!(total, i64::from(expected));
+}
+
+#[tokio::test]
+async fn catalog_lists_provenance_and_the_personal_flag() {
+    let (_dir, engine) = engine(QueryConfig::default()).await;
+    let result = engine
+        .sql("SELECT table_name, personal, row_count FROM allmende.catalog ORDER BY table_name")
+        .await
+        .unwrap();
+    let b = &result.batches[0];
+    let names = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(
+        (0..names.len()).map(|i| names.value(i)).collect::<Vec<_>>(),
+        ["bevoelkerung", "leistungen", "melderegister"]
+    );
+    assert!(engine.policy().is_personal("musterstadt.melderegister"));
+    assert!(!engine.policy().is_personal("musterstadt.bevoelkerung"));
+}
+
+#[tokio::test]
+async fn row_limit_truncates_and_says_so() {
+    let (_dir, engine) = engine(QueryConfig {
+        max_rows: 10,
+        ..QueryConfig::default()
+    })
+    .await;
+    let result = engine
+        .sql("SELECT * FROM musterstadt.bevoelkerung")
+        .await
+        .unwrap();
+    assert_eq!(result.num_rows(), 10);
+    assert!(result.truncated);
+    let small = engine
+        .sql("SELECT * FROM musterstadt.bevoelkerung LIMIT 3")
+        .await
+        .unwrap();
+    assert!(!small.truncated && small.num_rows() == 3);
+}
+
+#[tokio::test]
+async fn personal_tables_are_refused_in_every_position() {
+    let (_dir, engine) = engine(QueryConfig::default()).await;
+    for sql in [
+        "SELECT * FROM musterstadt.melderegister",
+        "SELECT stadtbezirk, count(*) FROM musterstadt.melderegister GROUP BY stadtbezirk",
+        "SELECT (SELECT max(familienname) FROM musterstadt.melderegister)",
+        "SELECT * FROM musterstadt.bevoelkerung WHERE EXISTS (SELECT 1 FROM musterstadt.melderegister)",
+        "EXPLAIN SELECT * FROM musterstadt.melderegister",
+        "SELECT * FROM musterstadt.bevoelkerung b, musterstadt.melderegister m WHERE b.stadtbezirk = m.stadtbezirk",
+    ] {
+        match engine.sql(sql).await {
+            Err(Error::PersonalData { table }) => {
+                assert_eq!(table, "musterstadt.melderegister", "{sql}")
+            }
+            other => panic!("{sql}: expected PersonalData, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn writes_and_bad_sql_are_user_errors() {
+    let (_dir, engine) = engine(QueryConfig::default()).await;
+    for sql in [
+        "DROP TABLE musterstadt.bevoelkerung",
+        "INSERT INTO musterstadt.bevoelkerung VALUES (1)",
+        "SET x = 1",
+    ] {
+        let err = engine.sql(sql).await.unwrap_err();
+        assert!(err.is_user_error(), "{sql}: {err}");
+    }
+    let err = engine.sql("SELECT * FROM nirgendwo").await.unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidSql(_)) && err.to_string().contains("nirgendwo"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn runaway_query_is_cancelled() {
+    let (_dir, engine) = engine(QueryConfig {
+        timeout_seconds: 1,
+        max_rows: 10,
+    })
+    .await;
+    // Summing 10^12 generated values takes far longer than the one-second limit.
+    let sql = "SELECT sum(value) FROM range(1000000000000)";
+    match engine.sql(sql).await {
+        Err(Error::Timeout { seconds }) => assert_eq!(seconds, 1),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    // The engine keeps serving.
+    assert_eq!(engine.sql("SELECT 1").await.unwrap().num_rows(), 1);
+}
