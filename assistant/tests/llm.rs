@@ -444,6 +444,15 @@ fn real_qwen_repack_throughput() {
         )),
         ChatMessage::user("Was muss ich zur Beantragung eines Personalausweises mitbringen?"),
     ];
+    for repack in [false, true, false, true] {
+        let started = Instant::now();
+        let llm = LocalLlm::load_with(&path, &LoadOptions { repack }).unwrap();
+        eprintln!(
+            "repack={repack}: load {:.0} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        drop(llm);
+    }
     for repack in [true, false, true] {
         let started = Instant::now();
         let mut llm = LocalLlm::load_with(&path, &LoadOptions { repack }).unwrap();

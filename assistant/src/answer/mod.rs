@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use allmende_search::{Hit, SearchIndex, SearchOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ChatMessage, GenerationParams, LocalLlm};
+use crate::llm::{ChatMessage, FinishReason, GenerationParams, LocalLlm};
 use crate::{Error, Result};
 
 /// The `[assistant]` section of `allmende.toml`.
@@ -43,8 +43,8 @@ impl Default for AssistantConfig {
     fn default() -> Self {
         Self {
             max_question_chars: allmende_search::MAX_QUERY_CHARS,
-            passages: 4,
-            max_tokens: 320,
+            passages: 3,
+            max_tokens: 200,
             temperature: 0.0,
             contact: "das Bürgertelefon der Stadt (Telefon 115)".into(),
             municipality: "Musterstadt".into(),
@@ -174,7 +174,11 @@ impl Assistant {
             generation_ms = generation.generation_ms,
             "generated answer"
         );
-        let (text, citations) = citations::resolve(&generation.text, hits);
+        let text = match generation.finish_reason {
+            FinishReason::Length => cut_to_last_sentence(&generation.text),
+            FinishReason::Stop => generation.text.clone(),
+        };
+        let (text, citations) = citations::resolve(&text, hits);
         Ok(Answer {
             text,
             citations,
@@ -230,5 +234,32 @@ impl Assistant {
             sources: self.config.sources.clone(),
         };
         Ok(self.index.search(question, &opts)?)
+    }
+}
+
+/// An answer cut off by the token limit ends at its last complete sentence (when that keeps at
+/// least half of it), so citizens never read a sentence that stops mid-word.
+fn cut_to_last_sentence(text: &str) -> String {
+    let end = text.rfind(['.', '!', '?']).map(|i| i + 1);
+    match end {
+        Some(end) if end >= text.len() / 2 => text[..end].to_string(),
+        _ => format!("{} …", text.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_to_last_sentence;
+
+    #[test]
+    fn truncated_answers_end_with_a_whole_sentence() {
+        assert_eq!(
+            cut_to_last_sentence("Erster Satz. Zweiter Satz [1]. Dritter Sa"),
+            "Erster Satz. Zweiter Satz [1]."
+        );
+        assert_eq!(
+            cut_to_last_sentence("Kurz. Dann ein sehr langer Satz ohne Ende und noch mehr"),
+            "Kurz. Dann ein sehr langer Satz ohne Ende und noch mehr …"
+        );
     }
 }

@@ -68,7 +68,7 @@ pub struct LoadOptions {
     /// Convert tensors whose quantisation has no SIMD CPU kernel in candle 0.11.1 (Q4_1, Q5_0,
     /// Q5_1: scalar dot products, several times slower) to Q8_0 while loading. Q5_0 converts
     /// exactly (same outputs, ~1.5× the memory of those tensors); Q4_1 and Q5_1 are requantised
-    /// (error at most 1/254 of each 32-weight block's largest weight). Files without such
+    /// (error about 1/254 of each 32-weight block's largest weight). Files without such
     /// tensors load unchanged. Default: on, unless `ALLMENDE_NO_REPACK=1` is set.
     pub repack: bool,
 }
