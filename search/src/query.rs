@@ -48,7 +48,7 @@ pub fn check_length(query: &str) -> Result<()> {
 /// [`MAX_QUERY_TERMS`]. Empty when the query has only whitespace, punctuation or stop words.
 pub fn query_terms(analyzer: &mut TextAnalyzer, query: &str) -> Vec<String> {
     let mut seen = HashSet::new();
-    let expanded = rejoin_separable_verbs(query);
+    let expanded = expand_synonyms(&rejoin_separable_verbs(query));
     analyze(analyzer, &expanded)
         .into_iter()
         .filter(|t| seen.insert(t.clone()))
@@ -83,6 +83,31 @@ pub fn restrict_to_sources(
         (Occur::Must, Box::new(query)),
         (Occur::Must, Box::new(BooleanQuery::new(any_source))),
     ])
+}
+
+/// The curated synonym list (`search/synonyms.txt`): citizen words → official vocabulary.
+const SYNONYMS: &str = include_str!("../synonyms.txt");
+
+/// Appends the official terms for every citizen word of `query` that the synonym list knows
+/// ("Perso" → "personalausweis"); the original words stay.
+pub fn expand_synonyms(query: &str) -> String {
+    let mut out = query.to_string();
+    for word in query.split(|c: char| !c.is_alphanumeric() && c != '-') {
+        let word = word.to_lowercase();
+        if word.is_empty() {
+            continue;
+        }
+        let rules = SYNONYMS
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'));
+        for (from, to) in rules.filter_map(|l| l.split_once("=>")) {
+            if from.trim() == word {
+                out.push(' ');
+                out.push_str(to.trim());
+            }
+        }
+    }
+    out
 }
 
 /// Particles of German separable verbs ("melde … um" → "ummelden").
@@ -146,7 +171,32 @@ pub fn build_query(fields: &Fields, terms: &[String]) -> Option<BooleanQuery> {
 
 #[cfg(test)]
 mod separable_verb_tests {
-    use super::rejoin_separable_verbs;
+    use super::{expand_synonyms, rejoin_separable_verbs};
+
+    #[test]
+    fn synonyms_add_official_terms() {
+        assert_eq!(
+            expand_synonyms("Perso abgelaufen"),
+            "Perso abgelaufen personalausweis"
+        );
+        assert_eq!(
+            expand_synonyms("Kfz ummelden?"),
+            "Kfz ummelden? fahrzeug zulassung"
+        );
+        assert_eq!(expand_synonyms("Personalausweis"), "Personalausweis");
+        for line in super::SYNONYMS
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
+            let (from, to) = line.split_once("=>").expect("every rule has =>");
+            assert!(!from.trim().is_empty() && !to.trim().is_empty(), "{line}");
+            assert_eq!(
+                from.trim(),
+                from.trim().to_lowercase(),
+                "left sides are lower-case: {line}"
+            );
+        }
+    }
 
     #[test]
     fn joins_trailing_particles_to_lower_case_words() {

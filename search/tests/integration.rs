@@ -419,3 +419,13 @@ fn source_filter_keeps_only_the_named_sources_without_changing_scores() {
     assert!(only(&["gibt-es-nicht"]).is_empty());
     assert_eq!(only(&["stadt", "andere"]).len(), all.len());
 }
+
+#[test]
+fn citizen_words_find_official_services() {
+    let index = indexed();
+    assert_eq!(
+        ids(&search(&index, "Perso abgelaufen"))[0],
+        "personalausweis"
+    );
+    assert_eq!(ids(&search(&index, "Anwohnerparken"))[0], "bewohnerparken");
+}

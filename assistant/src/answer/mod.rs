@@ -5,9 +5,11 @@
 //! checked so that every `[n]` it uses points at a passage that was given ([`citations`]). Without
 //! a model, an extractive answer made of the most relevant sentences is returned, labelled as such
 //! ([`extractive`]). When retrieval finds nothing, the answer says so and names the contact.
+//! Questions about individual persons are refused before retrieval ([`guard`]).
 
 pub mod citations;
 pub mod extractive;
+pub mod guard;
 pub mod prompt;
 
 use std::sync::{Arc, Mutex};
@@ -85,6 +87,8 @@ pub enum AnswerMode {
     Extractive,
     /// Nothing relevant was found; the answer points to a human contact.
     NoSources,
+    /// The question asked for personal data about someone; refused with the lawful route.
+    Refused,
 }
 
 /// An answer with its sources.
@@ -147,6 +151,14 @@ impl Assistant {
     /// task in async code.
     pub fn answer(&self, question: &str) -> Result<Answer> {
         let question = self.validate(question)?;
+        if guard::asks_for_personal_data(question) {
+            tracing::info!("refused a question about a person");
+            return Ok(Answer {
+                text: guard::refusal_text(&self.config.contact),
+                citations: Vec::new(),
+                mode: AnswerMode::Refused,
+            });
+        }
         let hits = self.retrieve(question)?;
         if hits.is_empty() {
             return Ok(Answer {
