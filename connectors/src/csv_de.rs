@@ -180,14 +180,19 @@ fn build_batch(names: &[String], rows: &[Vec<String>]) -> Result<RecordBatch> {
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
         let cells = || rows.iter().map(move |r| r[i].as_str());
-        let (data_type, array): (DataType, ArrayRef) = match german::infer(cells()) {
+        let style = german::detect_style(cells());
+        let (data_type, array): (DataType, ArrayRef) = match german::infer(cells(), style) {
             InferredType::Int => (
                 DataType::Int64,
-                Arc::new(Int64Array::from(convert(rows, i, german::parse_int))),
+                Arc::new(Int64Array::from(convert(rows, i, |c| {
+                    german::parse_int_styled(c, style)
+                }))),
             ),
             InferredType::Float => (
                 DataType::Float64,
-                Arc::new(Float64Array::from(convert(rows, i, german::parse_float))),
+                Arc::new(Float64Array::from(convert(rows, i, |c| {
+                    german::parse_float_styled(c, style)
+                }))),
             ),
             InferredType::Date => {
                 let days = |c: &str| german::parse_date(c).map(days_since_epoch);

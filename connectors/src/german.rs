@@ -49,6 +49,69 @@ pub fn parse_float(cell: &str) -> Option<f64> {
     Some(if negative { -value } else { value })
 }
 
+/// How a column writes decimals. German tables use a decimal comma and `.` for thousands, but
+/// many files (coordinates, areas in km²) use a decimal point: `53.02`, `123.456`. The style is
+/// decided per column, so `123.456` is not read as 123456 in a column of decimal points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberStyle {
+    /// `1.234,5`: comma decimal, point (or space) thousands.
+    DecimalComma,
+    /// `1 234.5`: point decimal, space thousands.
+    DecimalPoint,
+}
+
+/// Decides a column's style: any decimal comma → German; otherwise any `.` that cannot be a
+/// thousands separator (not followed by exactly three digits) → decimal point; otherwise German.
+pub fn detect_style<'a>(cells: impl Iterator<Item = &'a str>) -> NumberStyle {
+    let mut point = false;
+    for cell in cells.map(str::trim).filter(|c| !is_null(c)) {
+        if cell.contains(',') && parse_float(cell).is_some() {
+            return NumberStyle::DecimalComma;
+        }
+        if let Some((_, frac)) = cell.rsplit_once('.') {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            point |= digits(frac) && frac.len() != 3 && parse_float(cell).is_some();
+        }
+    }
+    if point {
+        NumberStyle::DecimalPoint
+    } else {
+        NumberStyle::DecimalComma
+    }
+}
+
+/// [`parse_int`] under a column style: with decimal points, `1.234` is not an integer.
+pub fn parse_int_styled(cell: &str, style: NumberStyle) -> Option<i64> {
+    match style {
+        NumberStyle::DecimalComma => parse_int(cell),
+        NumberStyle::DecimalPoint => parse_int(cell).filter(|_| !cell.contains('.')),
+    }
+}
+
+/// [`parse_float`] under a column style: with decimal points, `.` is always the decimal mark
+/// and only spaces group thousands.
+pub fn parse_float_styled(cell: &str, style: NumberStyle) -> Option<f64> {
+    match style {
+        NumberStyle::DecimalComma => parse_float(cell),
+        NumberStyle::DecimalPoint => {
+            let compact: String = cell
+                .trim()
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+                .collect();
+            let (negative, body) = split_sign(&compact);
+            let valid = body.split('.').count() <= 2
+                && body.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && body.bytes().any(|b| b.is_ascii_digit());
+            if !valid || cell.contains(',') {
+                return None;
+            }
+            let value: f64 = body.parse().ok()?;
+            Some(if negative { -value } else { value })
+        }
+    }
+}
+
 /// Parses `dd.mm.yyyy` (also `d.m.yyyy`) and ISO `yyyy-mm-dd`.
 pub fn parse_date(cell: &str) -> Option<NaiveDate> {
     let s = cell.trim();
@@ -100,13 +163,14 @@ pub enum InferredType {
     Text,
 }
 
-/// Infers the narrowest type that every non-null cell fits. An all-null column is text.
-pub fn infer<'a>(cells: impl Iterator<Item = &'a str>) -> InferredType {
+/// Infers the narrowest type that every non-null cell fits, under the column's number style.
+/// An all-null column is text.
+pub fn infer<'a>(cells: impl Iterator<Item = &'a str>, style: NumberStyle) -> InferredType {
     let (mut int, mut float, mut date, mut seen) = (true, true, true, false);
     for cell in cells.filter(|c| !is_null(c)) {
         seen = true;
-        int = int && parse_int(cell).is_some();
-        float = float && parse_float(cell).is_some();
+        int = int && parse_int_styled(cell, style).is_some();
+        float = float && parse_float_styled(cell, style).is_some();
         date = date && parse_date(cell).is_some();
         if !(int || float || date) {
             return InferredType::Text;
@@ -186,13 +250,36 @@ mod tests {
         assert!(is_null(" - ") && is_null("x") && !is_null("0"));
     }
 
+    fn infer_auto(cells: &[&str]) -> InferredType {
+        infer(cells.iter().copied(), detect_style(cells.iter().copied()))
+    }
+
     #[test]
     fn inference_picks_narrowest_type() {
-        assert_eq!(infer(["1.000", "-", "23"].into_iter()), InferredType::Int);
-        assert_eq!(infer(["1.000", "2,5"].into_iter()), InferredType::Float);
-        assert_eq!(infer(["01.01.2020", "x"].into_iter()), InferredType::Date);
-        assert_eq!(infer(["Altstadt", "12"].into_iter()), InferredType::Text);
-        assert_eq!(infer(["-", ""].into_iter()), InferredType::Text);
+        assert_eq!(infer_auto(&["1.000", "-", "23"]), InferredType::Int);
+        assert_eq!(infer_auto(&["1.000", "2,5"]), InferredType::Float);
+        assert_eq!(infer_auto(&["01.01.2020", "x"]), InferredType::Date);
+        assert_eq!(infer_auto(&["Altstadt", "12"]), InferredType::Text);
+        assert_eq!(infer_auto(&["-", ""]), InferredType::Text);
+    }
+
+    #[test]
+    fn decimal_point_columns_keep_three_decimals() {
+        let cells = ["53.02", "123.456", "1 204.5"];
+        let style = detect_style(cells.into_iter());
+        assert_eq!(style, NumberStyle::DecimalPoint);
+        assert_eq!(infer(cells.into_iter(), style), InferredType::Float);
+        assert_eq!(parse_float_styled("123.456", style), Some(123.456));
+        assert_eq!(parse_float_styled("1 204.5", style), Some(1204.5));
+        assert_eq!(parse_float_styled("1.2.3", style), None);
+        assert_eq!(parse_int_styled("1.234", style), None);
+        // Without a telltale cell the German reading wins.
+        let german = ["1.234", "23.456"];
+        assert_eq!(detect_style(german.into_iter()), NumberStyle::DecimalComma);
+        assert_eq!(
+            infer(german.into_iter(), NumberStyle::DecimalComma),
+            InferredType::Int
+        );
     }
 
     #[test]

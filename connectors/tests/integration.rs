@@ -221,6 +221,19 @@ fn gemeindeverzeichnis_flensburg_population() {
         .downcast_ref::<Float64Array>()
         .unwrap();
     assert!((lat.value(flensburg) - 54.78252).abs() < 1e-9);
+    // Areas use a decimal point ("53.02"): read per column, not as thousands.
+    let area = loaded
+        .batch
+        .column_by_name("flaeche")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .unwrap();
+    assert!(
+        (area.value(flensburg) - 53.02).abs() < 1e-9,
+        "{}",
+        area.value(flensburg)
+    );
 }
 
 #[test]
