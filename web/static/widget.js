@@ -1,5 +1,7 @@
 // Allmende chat widget. Plain JS, no dependencies, no cookies, no third-party requests.
 // Model output is inserted as text only (never as HTML); source links must be http(s).
+// Answers arrive as Server-Sent Events over fetch: "token" events are appended live, the one
+// "done" event carries the authoritative answer and its sources, "error" a message to show.
 (function () {
   "use strict";
   var root = document.getElementById("allmende-chat");
@@ -8,6 +10,10 @@
   var form = root.querySelector(".allmende-form");
   var input = root.querySelector("textarea");
   var button = form.querySelector("button");
+
+  var GENERIC_ERROR = "Die Anfrage konnte nicht bearbeitet werden.";
+  var UNREACHABLE = "Der Assistent ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.";
+  var INTERRUPTED = "Die Antwort wurde unterbrochen. Bitte versuchen Sie es erneut.";
 
   function add(role, text) {
     var li = document.createElement("li");
@@ -44,6 +50,114 @@
     li.appendChild(ol);
   }
 
+  // The bubble of an answer being written: a typing indicator until the first token, and the
+  // streamed text in an aria-busy element so the live log announces the finished answer once.
+  function pendingAnswer() {
+    var li = add("assistant", "");
+    var typing = document.createElement("span");
+    typing.className = "allmende-typing";
+    typing.textContent = "Antwort wird geschrieben …";
+    var text = document.createElement("span");
+    text.className = "allmende-answer";
+    text.setAttribute("aria-busy", "true");
+    li.appendChild(typing);
+    li.appendChild(text);
+    var finished = false;
+
+    function stopTyping() {
+      if (typing.parentNode) { typing.parentNode.removeChild(typing); }
+    }
+
+    return {
+      append: function (piece) {
+        if (finished || !piece) { return; }
+        stopTyping();
+        text.textContent += piece;
+        li.scrollIntoView({ block: "nearest" });
+      },
+      done: function (body) {
+        if (finished) { return; }
+        finished = true;
+        stopTyping();
+        text.textContent = (body && typeof body.answer === "string") ? body.answer : "";
+        renderSources(li, body && body.citations);
+        text.setAttribute("aria-busy", "false");
+        li.scrollIntoView({ block: "nearest" });
+      },
+      fail: function (message) {
+        if (finished) { return; }
+        finished = true;
+        stopTyping();
+        li.className = "error";
+        text.textContent = message || GENERIC_ERROR;
+        text.setAttribute("aria-busy", "false");
+        li.scrollIntoView({ block: "nearest" });
+      },
+      isFinished: function () { return finished; }
+    };
+  }
+
+  function errorMessage(body) {
+    return (body && body.error && body.error.message) || GENERIC_ERROR;
+  }
+
+  // Splits a Server-Sent Events text into events; returns the unfinished rest.
+  function parseEvents(buffer, onEvent) {
+    buffer = buffer.replace(/\r\n/g, "\n");
+    var end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      var block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      var name = "message";
+      var data = [];
+      block.split("\n").forEach(function (line) {
+        if (!line || line.charAt(0) === ":") { return; } // keep-alive comments
+        var colon = line.indexOf(":");
+        var field = colon < 0 ? line : line.slice(0, colon);
+        var value = colon < 0 ? "" : line.slice(colon + 1);
+        if (value.charAt(0) === " ") { value = value.slice(1); }
+        if (field === "event") { name = value; } else if (field === "data") { data.push(value); }
+      });
+      if (!data.length) { continue; }
+      var payload;
+      try { payload = JSON.parse(data.join("\n")); } catch (e) { continue; }
+      onEvent(name, payload);
+    }
+    return buffer;
+  }
+
+  function handleEvent(answer, name, payload) {
+    if (name === "token") {
+      answer.append(payload && typeof payload.text === "string" ? payload.text : "");
+    } else if (name === "done") {
+      answer.done(payload);
+    } else if (name === "error") {
+      answer.fail(errorMessage(payload));
+    }
+  }
+
+  function readStream(response, answer) {
+    var onEvent = function (name, payload) { handleEvent(answer, name, payload); };
+    if (!response.body || !response.body.getReader || typeof TextDecoder === "undefined") {
+      return response.text().then(function (text) { parseEvents(text + "\n\n", onEvent); });
+    }
+    var reader = response.body.getReader();
+    var decoder = new TextDecoder("utf-8");
+    var buffer = "";
+    function pump() {
+      return reader.read().then(function (chunk) {
+        if (chunk.done) {
+          parseEvents(buffer + decoder.decode() + "\n\n", onEvent);
+          return;
+        }
+        buffer = parseEvents(buffer + decoder.decode(chunk.value, { stream: true }), onEvent);
+        if (answer.isFinished()) { return reader.cancel().catch(function () {}); }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var message = input.value.trim();
@@ -51,25 +165,24 @@
     add("user", message);
     input.value = "";
     button.disabled = true;
-    var pending = add("assistant", "Einen Moment bitte …");
+    var answer = pendingAnswer();
     fetch("/api/chat", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ message: message })
+      headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+      body: JSON.stringify({ message: message, stream: true })
     }).then(function (response) {
-      return response.json().then(function (body) { return { ok: response.ok, body: body }; });
-    }).then(function (result) {
-      if (!result.ok) {
-        pending.className = "error";
-        pending.textContent = (result.body && result.body.error && result.body.error.message) ||
-          "Die Anfrage konnte nicht bearbeitet werden.";
-        return;
+      var type = response.headers.get("Content-Type") || "";
+      if (response.ok && type.indexOf("text/event-stream") === 0) {
+        return readStream(response, answer);
       }
-      pending.textContent = result.body.answer;
-      renderSources(pending, result.body.citations);
-    }).catch(function () {
-      pending.className = "error";
-      pending.textContent = "Der Assistent ist gerade nicht erreichbar. Bitte versuchen Sie es später erneut.";
+      // Validation errors (and servers without streaming) answer with plain JSON.
+      return response.json().then(function (body) {
+        if (response.ok) { answer.done(body); } else { answer.fail(errorMessage(body)); }
+      }, function () { answer.fail(GENERIC_ERROR); });
+    }).then(function () {
+      answer.fail(INTERRUPTED); // no effect when the answer is already finished
+    }, function () {
+      answer.fail(UNREACHABLE);
     }).then(function () {
       button.disabled = false;
       input.focus();

@@ -1,78 +1,14 @@
 //! The vertical slice through HTTP: ingest Musterstadt into a temporary data dir, build the real
 //! router, and drive it with requests — checking the content of results, not just status codes.
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
+mod common;
 
-use allmende_web::config::Config;
-use allmende_web::routes::router;
-use allmende_web::state::AppState;
+use std::path::PathBuf;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
+use common::{app, app_with, data_dir, post_json, send, test_config};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-/// One ingested data dir per test binary; every test builds its own state over it.
-fn data_dir() -> &'static PathBuf {
-    static DIR: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    &DIR.get_or_init(|| {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let path = tmp.path().to_path_buf();
-        let config = test_config(&path);
-        // Its own thread and runtime: the first caller may already be inside a tokio runtime.
-        let report = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(allmende_web::ingest::run(&config))
-                .expect("ingest")
-        })
-        .join()
-        .expect("ingest thread");
-        assert_eq!(report.failures(), 0, "{}", report.render());
-        (tmp, path)
-    })
-    .1
-}
-
-fn test_config(data_dir: &std::path::Path) -> Config {
-    let mut config = Config {
-        data_dir: data_dir.to_path_buf(),
-        ..Config::default()
-    };
-    config.model.name = "none".into();
-    // Only the built-in Musterstadt: the test must not depend on the shared sample data.
-    config.datasets.shared_dir = data_dir.join("no-shared-data");
-    config
-}
-
-async fn app_with(config: Config) -> axum::Router {
-    router(AppState::open(config).await.expect("state"))
-}
-
-async fn app() -> axum::Router {
-    app_with(test_config(data_dir())).await
-}
-
-async fn send(app: axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let response = app.oneshot(req).await.expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
-}
-
-fn post_json(uri: &str, body: Value) -> Request<Body> {
-    Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap()
-}
 
 async fn sql(query: &str) -> (StatusCode, Value) {
     send(app().await, post_json("/api/sql", json!({ "sql": query }))).await

@@ -150,25 +150,45 @@ impl Assistant {
     /// Answers a question. Blocking (the model runs on this thread): call it from a blocking
     /// task in async code.
     pub fn answer(&self, question: &str) -> Result<Answer> {
+        self.answer_streaming(question, &mut |_| {})
+    }
+
+    /// Answers a question like [`Assistant::answer`], passing the model's text to `on_token`
+    /// piece by piece as it is generated. Answers made without the model (extractive, refused,
+    /// no sources) are passed in one piece. Blocking: call it from a blocking task.
+    ///
+    /// The returned [`Answer::text`] is authoritative and may differ from the streamed text:
+    /// citation markers are renumbered or removed and a cut-off answer ends at a whole sentence.
+    pub fn answer_streaming(
+        &self,
+        question: &str,
+        on_token: &mut dyn FnMut(&str),
+    ) -> Result<Answer> {
         let question = self.validate(question)?;
+        let whole = |answer: Answer, on_token: &mut dyn FnMut(&str)| {
+            on_token(&answer.text);
+            Ok(answer)
+        };
         if guard::asks_for_personal_data(question) {
             tracing::info!("refused a question about a person");
-            return Ok(Answer {
+            let answer = Answer {
                 text: guard::refusal_text(&self.config.contact),
                 citations: Vec::new(),
                 mode: AnswerMode::Refused,
-            });
+            };
+            return whole(answer, on_token);
         }
         let hits = self.retrieve(question)?;
         if hits.is_empty() {
-            return Ok(Answer {
+            let answer = Answer {
                 text: extractive::no_sources_text(&self.config.contact),
                 citations: Vec::new(),
                 mode: AnswerMode::NoSources,
-            });
+            };
+            return whole(answer, on_token);
         }
         let Some(llm) = &self.llm else {
-            return Ok(extractive::answer(question, &hits));
+            return whole(extractive::answer(question, &hits), on_token);
         };
         let mut llm = llm.lock().unwrap_or_else(|p| p.into_inner());
         let (messages, used) = self.fit_prompt(&llm, question, &hits)?;
@@ -178,7 +198,7 @@ impl Assistant {
             temperature: self.config.temperature,
             ..GenerationParams::default()
         };
-        let generation = llm.generate(&messages, &params, &mut |_| {})?;
+        let generation = llm.generate(&messages, &params, on_token)?;
         tracing::info!(
             prompt_tokens = generation.prompt_tokens,
             completion_tokens = generation.completion_tokens,

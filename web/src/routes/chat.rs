@@ -1,16 +1,32 @@
 //! `POST /api/chat` `{"message": "…"}` → `{"answer", "citations": [...], "mode", "request_id"}`.
 //! Empty message → 400, too long → 413; model failures become a friendly 500 with a request id.
+//!
+//! With `{"message": "…", "stream": true}` or `Accept: text/event-stream` the answer comes as
+//! Server-Sent Events instead: `event: token` with `{"text": "…"}` for each piece the model
+//! writes, then exactly one `event: done` carrying the same JSON as the plain response (its
+//! `answer` is authoritative: citation markers may be renumbered and a cut-off answer trimmed),
+//! or one `event: error` with `{"error": {"code", "message", "request_id"}}`. Invalid messages
+//! are answered with a plain JSON 4xx before any stream starts.
 
+use std::convert::Infallible;
+
+use allmende_assistant::answer::Answer;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use super::RequestId;
 use crate::api_error::ApiError;
 use crate::state::SharedState;
+
+/// Events buffered between the generating thread and the client before the model waits.
+const STREAM_BUFFER: usize = 64;
 
 /// Request body.
 #[derive(Debug, Deserialize)]
@@ -18,38 +34,141 @@ use crate::state::SharedState;
 pub struct ChatRequest {
     /// The citizen's question.
     pub message: String,
+    /// Answer as Server-Sent Events (`text/event-stream`) instead of one JSON object.
+    #[serde(default)]
+    pub stream: bool,
 }
 
 /// Handler.
 pub async fn post_chat(
     State(state): State<SharedState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    headers: HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(|e| ApiError::from(e).with_request_id(&id))?;
+    if request.stream || accepts_event_stream(&headers) {
+        state
+            .assistant
+            .validate(&request.message)
+            .map_err(|e| api_error(e, &id))?;
+        return Ok(stream_answer(state, request.message, id));
+    }
     let worker = state.clone();
     let answer = tokio::task::spawn_blocking(move || worker.assistant.answer(&request.message))
         .await
         .map_err(|e| ApiError::internal(e, &id))?
-        .map_err(|e| {
-            use allmende_assistant::Error as E;
-            match e {
-                E::EmptyQuestion => {
-                    ApiError::new(StatusCode::BAD_REQUEST, "empty_message", e.to_string())
-                }
-                E::QuestionTooLong { .. } => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "message_too_long",
-                    e.to_string(),
-                ),
-                other => ApiError::internal(other, &id),
-            }
-            .with_request_id(&id)
-        })?;
-    Ok(Json(json!({
+        .map_err(|e| api_error(e, &id))?;
+    Ok(Json(answer_json(&answer, &id)).into_response())
+}
+
+/// Whether the client asked for `text/event-stream` in its `Accept` header.
+fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("text/event-stream"))
+        })
+}
+
+/// The assistant's errors as API errors: client mistakes keep their reason, the rest is logged
+/// and answered generically.
+fn api_error(e: allmende_assistant::Error, id: &str) -> ApiError {
+    use allmende_assistant::Error as E;
+    match e {
+        E::EmptyQuestion => ApiError::new(StatusCode::BAD_REQUEST, "empty_message", e.to_string()),
+        E::QuestionTooLong { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "message_too_long",
+            e.to_string(),
+        ),
+        other => ApiError::internal(other, id),
+    }
+    .with_request_id(id)
+}
+
+/// The JSON body of a finished answer (also the data of the `done` event).
+fn answer_json(answer: &Answer, id: &str) -> Value {
+    json!({
         "answer": answer.text,
         "citations": answer.citations,
         "mode": answer.mode,
         "request_id": id,
-    })))
+    })
+}
+
+/// An SSE event with a JSON payload.
+fn json_event(name: &str, data: &Value) -> Event {
+    // Serialising a `Value` cannot fail, and `to_string` never contains a newline.
+    Event::default().event(name).data(data.to_string())
+}
+
+/// The `error` event for a failure: same body as a JSON error response.
+fn error_event(error: &ApiError) -> Event {
+    json_event(
+        "error",
+        &json!({
+            "error": {
+                "code": error.code,
+                "message": error.message,
+                "request_id": error.request_id,
+            }
+        }),
+    )
+}
+
+/// Runs the model on a blocking thread and streams its pieces as Server-Sent Events.
+fn stream_answer(state: SharedState, message: String, id: String) -> Response {
+    let (tx, rx) = mpsc::channel::<Event>(STREAM_BUFFER);
+    let panic_tx = tx.clone();
+    let worker_id = id.clone();
+    let generation = tokio::task::spawn_blocking(move || {
+        let mut open = true;
+        let result = state.assistant.answer_streaming(&message, &mut |piece| {
+            if !open || piece.is_empty() {
+                return;
+            }
+            if tx
+                .blocking_send(json_event("token", &json!({ "text": piece })))
+                .is_err()
+            {
+                // The client went away: stop forwarding (the generation itself runs to its end).
+                tracing::info!(request_id = %worker_id, "chat stream closed by the client");
+                open = false;
+            }
+        });
+        let last = match result {
+            Ok(answer) => json_event("done", &answer_json(&answer, &worker_id)),
+            Err(e) => error_event(&api_error(e, &worker_id)),
+        };
+        if open {
+            let _ = tx.blocking_send(last);
+        }
+    });
+    tokio::spawn(async move {
+        if let Err(e) = generation.await {
+            let _ = panic_tx
+                .send(error_event(&ApiError::internal(e, &id)))
+                .await;
+        }
+    });
+    let events = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|event| (Ok::<_, Infallible>(event), rx))
+    });
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    // Reverse proxies (nginx) must pass the events on as they come.
+    response.headers_mut().insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    response
 }
