@@ -6,6 +6,7 @@
 //! licence). [`models`] pulls, verifies and lists GGUF weights.
 
 pub mod answer;
+pub mod bench;
 pub mod error;
 pub mod llm;
 pub mod models;

@@ -1,6 +1,7 @@
-//! Benchmarks live here: criterion benches per stage and side-by-side harnesses against peers
-//! (llama.cpp for inference, DuckDB for SQL).
+//! Benchmarks against peers.
 //!
-//! Nothing is measured here yet: the inference benchmark (`allmende bench inference`) and the
-//! TPC-H comparison with DuckDB are planned in the Assistant and Query issues. This crate exists
-//! so that the workspace layout is fixed from the start.
+//! Inference: `allmende bench inference` (implemented in `allmende-assistant::bench`) measures
+//! pp/tg tok/s, time to first token and peak memory like llama-bench; the script
+//! `benches/llama_cpp_side_by_side.py` runs llama.cpp (llama-cpp-python) on the same GGUF in the
+//! same run and prints the ratios. The SQL comparison with DuckDB (TPC-H) is planned in the Query
+//! issue; criterion benches per stage will live in this crate.

@@ -8,7 +8,10 @@ use allmende_web::config::{Config, ModelChoice};
 use allmende_web::output::{self, Format};
 use allmende_web::{ingest, server, state};
 use anyhow::Context;
+use bench_cmd::BenchFormat;
 use clap::{Parser, Subcommand};
+
+mod bench_cmd;
 
 /// Allmende: open data, SQL and a grounded citizen assistant, on your own hardware.
 #[derive(Debug, Parser)]
@@ -55,8 +58,35 @@ enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
-    /// Inference benchmarks (not implemented yet).
-    Bench,
+    /// Inference benchmarks.
+    Bench {
+        #[command(subcommand)]
+        action: BenchAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchAction {
+    /// llama-bench-style CPU benchmark of the model given with --model (a registry name or a
+    /// .gguf path; default: the configured model): prompt processing (ppN) and text
+    /// generation (tgN) in tokens per second, mean ± sd over the repetitions.
+    Inference {
+        /// Tokens of the prompt-processing test (ppN).
+        #[arg(short = 'p', long, default_value_t = 512)]
+        prompt_tokens: usize,
+        /// Greedy decode steps of the text-generation test (tgN).
+        #[arg(short = 'n', long, default_value_t = 128)]
+        gen_tokens: usize,
+        /// Measured repetitions of each test.
+        #[arg(short = 'r', long, default_value_t = 3)]
+        repetitions: usize,
+        /// CPU threads (default: RAYON_NUM_THREADS, else all cores).
+        #[arg(short = 't', long)]
+        threads: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: BenchFormat,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,12 +178,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Models { action } => models_command(&config, action)?,
-        Command::Bench => {
-            eprintln!(
-                "`allmende bench` is not implemented yet: the inference benchmark (pp512/tg128 against llama.cpp) \
-                 is planned in the Assistant issue."
-            );
-            return Ok(ExitCode::from(2));
+        Command::Bench {
+            action:
+                BenchAction::Inference {
+                    prompt_tokens,
+                    gen_tokens,
+                    repetitions,
+                    threads,
+                    format,
+                },
+        } => {
+            // Before any model work: candle reads RAYON_NUM_THREADS when its pool starts.
+            if let Some(code) = bench_cmd::reexec_with_threads(threads)? {
+                return Ok(code);
+            }
+            let model = match config.model_choice()? {
+                ModelChoice::File(path) => path,
+                ModelChoice::Disabled => anyhow::bail!(
+                    "`bench inference` needs a model: pass --model <registry name or .gguf path>"
+                ),
+            };
+            let report = tokio::task::spawn_blocking(move || {
+                bench_cmd::run_inference_bench(
+                    model,
+                    prompt_tokens,
+                    gen_tokens,
+                    repetitions,
+                    threads,
+                    format,
+                )
+            })
+            .await??;
+            print!("{report}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -356,13 +356,49 @@ fn second_ingest_keeps_unchanged_snapshots() {
 }
 
 #[test]
-fn unimplemented_bench_says_so_and_fails() {
+fn bench_inference_reports_pp_and_tg_for_a_real_format_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny.gguf");
+    allmende_assistant::llm::write_tiny_qwen2_gguf(&model, 3).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_allmende"))
-        .arg("bench")
+        .args([
+            "--model",
+            model.to_str().unwrap(),
+            "bench",
+            "inference",
+            "-p",
+            "32",
+            "-n",
+            "4",
+            "-r",
+            "1",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not implemented yet"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let text = report.to_string();
+    assert!(
+        text.contains("pp32") || text.contains("\"prompt_tokens\":32"),
+        "{text}"
+    );
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_allmende"))
+        .args([
+            "--model",
+            dir.path().join("nope.gguf").to_str().unwrap(),
+            "bench",
+            "inference",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.gguf"));
 }
 
 /// The default model, pulled by `.ci/run` (or `make model`) into `<repo>/data/models`;
