@@ -106,24 +106,26 @@ pub struct Answer {
 pub struct Assistant {
     index: Arc<SearchIndex>,
     llm: Option<Mutex<LocalLlm>>,
+    /// Read once at construction: asking the locked model would wait for a running generation.
+    model_name: Option<String>,
     config: AssistantConfig,
 }
 
 impl Assistant {
     /// An assistant over `index`; `llm` is `None` for extractive mode.
     pub fn new(index: Arc<SearchIndex>, llm: Option<LocalLlm>, config: AssistantConfig) -> Self {
+        let model_name = llm.as_ref().map(|m| m.model_name().to_string());
         Self {
             index,
             llm: llm.map(Mutex::new),
+            model_name,
             config,
         }
     }
 
     /// The name of the loaded model, if any.
-    pub fn model_name(&self) -> Option<String> {
-        let llm = self.llm.as_ref()?;
-        let guard = llm.lock().unwrap_or_else(|p| p.into_inner());
-        Some(guard.model_name().to_string())
+    pub fn model_name(&self) -> Option<&str> {
+        self.model_name.as_deref()
     }
 
     /// The configuration in force.
