@@ -69,17 +69,12 @@ pub async fn post_sql(
 
     let result = state.engine.sql(&sql).await.map_err(|e| {
         use allmende_query::Error as E;
-        let status = match &e {
-            E::PersonalData { .. } => StatusCode::FORBIDDEN,
-            E::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
-            _ if e.is_user_error() => StatusCode::BAD_REQUEST,
+        let (status, code) = match &e {
+            E::PersonalData { .. } => (StatusCode::FORBIDDEN, "personal_data"),
+            E::Timeout { .. } => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            E::NotReadOnly(_) => (StatusCode::BAD_REQUEST, "not_read_only"),
+            _ if e.is_user_error() => (StatusCode::BAD_REQUEST, "invalid_sql"),
             _ => return ApiError::internal(&e, &id),
-        };
-        let code = match &e {
-            E::PersonalData { .. } => "personal_data",
-            E::Timeout { .. } => "timeout",
-            E::NotReadOnly(_) => "not_read_only",
-            _ => "invalid_sql",
         };
         ApiError::new(status, code, e.to_string()).with_request_id(&id)
     })?;
