@@ -8,7 +8,9 @@
 pub mod answer;
 pub mod bench;
 pub mod error;
+pub mod facts;
 pub mod llm;
 pub mod models;
+pub mod pii;
 
 pub use error::{Error, Result};

@@ -44,6 +44,37 @@ pub fn asks_for_personal_data(question: &str) -> bool {
     PERSON_LOOKUPS.iter().any(|p| q.contains(p))
 }
 
+/// Why a question or an answer was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalReason {
+    /// The question asked for personal data about someone.
+    PersonalData,
+}
+
+/// A refusal: the reason and the text shown to the citizen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Why.
+    pub reason: RefusalReason,
+    /// What the citizen reads (with the lawful route or the right contact).
+    pub text: String,
+}
+
+/// Screens a question before retrieval; `Some` means refuse it with the returned text.
+/// `contact` is who citizens should turn to (see `AssistantConfig::contact`).
+pub fn check_question(question: &str, contact: &str) -> Option<Refusal> {
+    asks_for_personal_data(question).then(|| Refusal {
+        reason: RefusalReason::PersonalData,
+        text: refusal_text(contact),
+    })
+}
+
+/// Screens a generated answer before it is returned; `Some` replaces it with the refusal.
+pub fn check_answer(_answer: &str, _contact: &str) -> Option<Refusal> {
+    None
+}
+
 /// The refusal, with the lawful route.
 pub fn refusal_text(contact: &str) -> String {
     format!(

@@ -10,6 +10,7 @@
 pub mod citations;
 pub mod extractive;
 pub mod guard;
+pub mod language;
 pub mod prompt;
 
 use std::sync::{Arc, Mutex};
@@ -87,8 +88,8 @@ pub enum AnswerMode {
     Extractive,
     /// Nothing relevant was found; the answer points to a human contact.
     NoSources,
-    /// The question asked for personal data about someone; refused with the lawful route.
-    Refused,
+    /// The question (or the model's answer) broke a rule; refused with the right route.
+    Refused { reason: guard::RefusalReason },
 }
 
 /// An answer with its sources.
@@ -171,14 +172,9 @@ impl Assistant {
             on_token(&answer.text);
             Ok(answer)
         };
-        if guard::asks_for_personal_data(question) {
-            tracing::info!("refused a question about a person");
-            let answer = Answer {
-                text: guard::refusal_text(&self.config.contact),
-                citations: Vec::new(),
-                mode: AnswerMode::Refused,
-            };
-            return whole(answer, on_token);
+        if let Some(refusal) = guard::check_question(question, &self.config.contact) {
+            tracing::info!(reason = ?refusal.reason, "refused a question");
+            return whole(refused(refusal), on_token);
         }
         let hits = self.retrieve(question)?;
         if hits.is_empty() {
@@ -213,6 +209,10 @@ impl Assistant {
             FinishReason::Stop => generation.text.clone(),
         };
         let (text, citations) = citations::resolve(&text, hits);
+        if let Some(refusal) = guard::check_answer(&text, &self.config.contact) {
+            tracing::warn!(reason = ?refusal.reason, "withheld a generated answer");
+            return Ok(refused(refusal));
+        }
         Ok(Answer {
             text,
             citations,
@@ -268,6 +268,16 @@ impl Assistant {
             sources: self.config.sources.clone(),
         };
         Ok(self.index.search(question, &opts)?)
+    }
+}
+
+fn refused(refusal: guard::Refusal) -> Answer {
+    Answer {
+        text: refusal.text,
+        citations: Vec::new(),
+        mode: AnswerMode::Refused {
+            reason: refusal.reason,
+        },
     }
 }
 
