@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ChatMessage, FinishReason, GenerationParams, LocalLlm};
+use crate::llm::{Accelerator, ChatMessage, FinishReason, GenerationParams, LoadOptions, LocalLlm};
 use crate::{Error, Result};
 
 /// Text whose token ids are repeated to build the synthetic pp prompt.
@@ -59,6 +59,8 @@ pub struct BenchConfig {
     /// Expected thread count; `None` takes whatever `RAYON_NUM_THREADS` (or the CPU count)
     /// gives. See the module docs: this must already be in effect, [`run`] only checks it.
     pub threads: Option<usize>,
+    /// Where to run: `cpu` (default), `cuda`, `cuda:N`, `metal` (see [`Accelerator::parse`]).
+    pub device: String,
 }
 
 impl BenchConfig {
@@ -70,6 +72,7 @@ impl BenchConfig {
             gen_tokens: 128,
             repetitions: 3,
             threads: None,
+            device: "cpu".into(),
         }
     }
 }
@@ -187,8 +190,15 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult> {
     }
     let params = count_params(path)?;
 
+    let accelerator = Accelerator::parse(&config.device)?;
+    let options = LoadOptions {
+        accelerator,
+        // Every repetition must prefill its whole prompt.
+        prefix_cache: 0,
+        ..LoadOptions::default()
+    };
     let started = Instant::now();
-    let mut llm = LocalLlm::load(path)?;
+    let mut llm = LocalLlm::load_with(path, &options)?;
     let load_ms = started.elapsed().as_secs_f64() * 1000.0;
     llm.warm_up()?;
 
@@ -248,7 +258,10 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult> {
         size_bytes,
         params,
         architecture: llm.architecture().to_string(),
-        backend: "CPU".into(),
+        backend: match accelerator {
+            Accelerator::Cpu => "CPU".into(),
+            other => other.to_string().to_uppercase(),
+        },
         threads,
         prompt_tokens: config.prompt_tokens,
         gen_tokens: config.gen_tokens,

@@ -27,6 +27,15 @@ pub enum Error {
     /// A model pull or verification failed.
     #[error("model management: {0}")]
     Models(String),
+    /// A fact template (datasets/facts.toml) is invalid or its query failed.
+    #[error("facts: {0}")]
+    Facts(String),
+    /// All generation slots are busy and the wait queue is full; retry after the given time.
+    #[error("the assistant is busy ({waiting} questions waiting); retry in {retry_after_secs} s")]
+    Busy {
+        waiting: usize,
+        retry_after_secs: u64,
+    },
     /// A broken invariant: this is a bug in Allmende.
     #[error("internal error (this is a bug): {0}")]
     Internal(String),

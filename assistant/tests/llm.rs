@@ -102,7 +102,7 @@ fn tiny_tokenizer_round_trips_and_keeps_control_tokens_whole() {
 #[test]
 fn greedy_generation_is_deterministic_streams_and_respects_max_tokens() {
     let (_dir, path) = tiny_model(3);
-    let mut llm = LocalLlm::load(&path).unwrap();
+    let llm = LocalLlm::load(&path).unwrap();
     let chat = ask("Wie beantrage ich einen Personalausweis?");
     let mut pieces = Vec::new();
     let first = llm
@@ -137,7 +137,7 @@ fn greedy_generation_is_deterministic_streams_and_respects_max_tokens() {
 #[test]
 fn stop_strings_end_generation_and_are_not_returned() {
     let (_dir, path) = tiny_model(4);
-    let mut llm = LocalLlm::load(&path).unwrap();
+    let llm = LocalLlm::load(&path).unwrap();
     let chat = ask("Öffnungszeiten?");
     let full = llm.generate(&chat, &greedy(32), &mut |_| {}).unwrap().text;
     let chars: Vec<char> = full.chars().collect();
@@ -165,7 +165,7 @@ fn stop_strings_end_generation_and_are_not_returned() {
 #[test]
 fn seeded_sampling_is_reproducible_and_context_is_enforced() {
     let (_dir, path) = tiny_model(5);
-    let mut llm = LocalLlm::load(&path).unwrap();
+    let llm = LocalLlm::load(&path).unwrap();
     let chat = ask("Hallo");
     let params = GenerationParams {
         max_tokens: 16,
@@ -217,9 +217,12 @@ fn chunked_prefill_matches_single_pass() {
 #[test]
 fn q5_0_repacking_to_q8_0_changes_nothing_but_speed() {
     let (_dir, path) = tiny_model(8);
-    let repack = |on: bool| LoadOptions { repack: on };
-    let mut packed = LocalLlm::load_with(&path, &repack(true)).unwrap();
-    let mut original = LocalLlm::load_with(&path, &repack(false)).unwrap();
+    let repack = |on: bool| LoadOptions {
+        repack: on,
+        ..LoadOptions::default()
+    };
+    let packed = LocalLlm::load_with(&path, &repack(true)).unwrap();
+    let original = LocalLlm::load_with(&path, &repack(false)).unwrap();
     // attn_q, attn_k, ffn_gate and ffn_up of both blocks are Q5_0 in the tiny model.
     assert_eq!(packed.repacked_tensors(), 8);
     assert_eq!(original.repacked_tensors(), 0);
@@ -276,7 +279,7 @@ fn broken_files_give_clear_errors() {
         let mut corrupt = bytes.clone();
         corrupt[offset] ^= 0xA5;
         let p = write(&format!("corrupt{i}.gguf"), &corrupt);
-        if let Ok(mut llm) = LocalLlm::load(&p) {
+        if let Ok(llm) = LocalLlm::load(&p) {
             let _ = llm.generate(&ask("Hallo"), &greedy(2), &mut |_| {});
         }
     }
@@ -367,7 +370,7 @@ fn real_qwen_answers_greedily_like_the_reference_implementation() {
         return;
     };
     let started = Instant::now();
-    let mut llm = LocalLlm::load(&path).unwrap();
+    let llm = LocalLlm::load(&path).unwrap();
     let load = started.elapsed();
     assert_eq!(llm.architecture(), "qwen2");
     assert_eq!(llm.context_length(), 32768);
@@ -405,9 +408,9 @@ fn real_smollm2_runs_through_the_llama_path() {
     let Some(path) = real_model("smollm2-135m-instruct-q4_1.gguf") else {
         return;
     };
-    let mut llm = LocalLlm::load(&path).unwrap();
+    let llm = LocalLlm::load(&path).unwrap();
     assert_eq!(llm.architecture(), "llama");
-    assert_eq!(llm.context_length(), 4096, "capped at candle's MAX_SEQ_LEN");
+    assert_eq!(llm.context_length(), 8192, "the GGUF context length");
     let tok = llm.tokenizer();
     let text = "Hello world, 2024 was a year.";
     assert_eq!(tok.decode(&tok.encode(text).unwrap(), false).unwrap(), text);
@@ -446,7 +449,14 @@ fn real_qwen_repack_throughput() {
     ];
     for repack in [false, true, false, true] {
         let started = Instant::now();
-        let llm = LocalLlm::load_with(&path, &LoadOptions { repack }).unwrap();
+        let llm = LocalLlm::load_with(
+            &path,
+            &LoadOptions {
+                repack,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
         eprintln!(
             "repack={repack}: load {:.0} ms",
             started.elapsed().as_secs_f64() * 1000.0
@@ -455,7 +465,14 @@ fn real_qwen_repack_throughput() {
     }
     for repack in [true, false, true] {
         let started = Instant::now();
-        let mut llm = LocalLlm::load_with(&path, &LoadOptions { repack }).unwrap();
+        let llm = LocalLlm::load_with(
+            &path,
+            &LoadOptions {
+                repack,
+                ..LoadOptions::default()
+            },
+        )
+        .unwrap();
         let load = started.elapsed();
         llm.warm_up().unwrap();
         let g = llm.generate(&chat, &greedy(32), &mut |_| {}).unwrap();
@@ -471,4 +488,91 @@ fn real_qwen_repack_throughput() {
             g.text
         );
     }
+}
+
+/// A system prompt long enough to be cached (the cache skips prefixes under 16 tokens).
+fn long_system_chat(question: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::system(
+            "Sie sind der Bürgerservice-Assistent der Stadt Musterstadt. Antworten Sie nur mit \
+             Informationen aus den Quellen, kurz, freundlich und in der Sie-Form.",
+        ),
+        ChatMessage::user(question),
+    ]
+}
+
+#[test]
+fn the_system_prompt_prefix_is_reused_and_changes_nothing() {
+    let (_dir, path) = tiny_model(11);
+    let cached = LocalLlm::load(&path).unwrap();
+    let uncached = LocalLlm::load_with(
+        &path,
+        &LoadOptions {
+            prefix_cache: 0,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    let first = cached
+        .generate(
+            &long_system_chat("Wie melde ich mich um?"),
+            &greedy(16),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(
+        first.cached_prompt_tokens, 0,
+        "nothing cached before the first call"
+    );
+    assert_eq!(cached.cached_prefixes(), 1);
+    for question in ["Was kostet ein Reisepass?", "Wie melde ich mich um?"] {
+        let chat = long_system_chat(question);
+        let reused = cached.generate(&chat, &greedy(16), &mut |_| {}).unwrap();
+        let fresh = uncached.generate(&chat, &greedy(16), &mut |_| {}).unwrap();
+        assert!(
+            reused.cached_prompt_tokens >= 16 && reused.cached_prompt_tokens < reused.prompt_tokens,
+            "{} of {} prompt tokens reused",
+            reused.cached_prompt_tokens,
+            reused.prompt_tokens
+        );
+        assert_eq!(fresh.cached_prompt_tokens, 0);
+        assert_eq!(
+            reused.text, fresh.text,
+            "same answer with and without the cache"
+        );
+    }
+    assert_eq!(cached.cached_prefixes(), 1, "one system prompt, one entry");
+    assert_eq!(uncached.cached_prefixes(), 0);
+}
+
+#[test]
+fn one_model_serves_concurrent_generations_with_sequential_results() {
+    let (_dir, path) = tiny_model(12);
+    let llm = std::sync::Arc::new(LocalLlm::load(&path).unwrap());
+    let questions = [
+        "Wie melde ich mich um?",
+        "Was kostet ein Personalausweis?",
+        "Hallo",
+    ];
+    let sequential: Vec<String> = questions
+        .iter()
+        .map(|q| {
+            llm.generate(&long_system_chat(q), &greedy(12), &mut |_| {})
+                .unwrap()
+                .text
+        })
+        .collect();
+    let handles: Vec<_> = questions
+        .iter()
+        .map(|q| {
+            let (llm, q) = (llm.clone(), q.to_string());
+            std::thread::spawn(move || {
+                llm.generate(&long_system_chat(&q), &greedy(12), &mut |_| {})
+                    .unwrap()
+                    .text
+            })
+        })
+        .collect();
+    let concurrent: Vec<String> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(concurrent, sequential);
 }

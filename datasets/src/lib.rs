@@ -43,3 +43,7 @@ pub use error::{Error, Result};
 /// The dataset manifest: which files the built-in ingest reads, with which connector and
 /// licence (TOML; parsed by the binary into connector source specs).
 pub const MANIFEST: &str = include_str!("../manifest.toml");
+
+/// The curated templates that answer number questions with read-only queries on open-data
+/// tables (loaded by `allmende_assistant::facts::FactBook`).
+pub const FACTS: &str = include_str!("../facts.toml");

@@ -19,6 +19,8 @@ pub struct ApiError {
     pub message: String,
     /// Request id for support.
     pub request_id: Option<String>,
+    /// Seconds after which a retry may succeed (sent as `Retry-After`, with 429/503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             code,
             message: message.into(),
             request_id: None,
+            retry_after: None,
         }
     }
 
@@ -42,6 +45,15 @@ impl ApiError {
                 "Es ist ein interner Fehler aufgetreten. Bitte versuchen Sie es später erneut (Anfrage-ID {request_id})."
             ),
             request_id: Some(request_id.to_string()),
+            retry_after: None,
+        }
+    }
+
+    /// 429: too many requests right now; retry after `seconds`.
+    pub fn busy(message: impl Into<String>, seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "busy", message)
         }
     }
 
@@ -88,6 +100,12 @@ impl IntoResponse for ApiError {
         let body = json!({
             "error": { "code": self.code, "message": self.message, "request_id": self.request_id }
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -7,7 +7,6 @@
 //! in a child process with `RAYON_NUM_THREADS=N` (and `CANDLE_NUM_THREADS=N`); call it before
 //! any model work.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use allmende_assistant::bench::{self, BenchConfig};
@@ -26,28 +25,14 @@ pub enum BenchFormat {
 
 /// Runs the benchmark on `model` and renders it in `format`. `threads` is only checked (see
 /// the module docs): it must equal the thread count candle will use.
-pub fn run_inference_bench(
-    model: PathBuf,
-    prompt_tokens: usize,
-    gen_tokens: usize,
-    repetitions: usize,
-    threads: Option<usize>,
-    format: BenchFormat,
-) -> anyhow::Result<String> {
-    if !model.is_file() {
+pub fn run_inference_bench(config: BenchConfig, format: BenchFormat) -> anyhow::Result<String> {
+    if !config.model.is_file() {
         anyhow::bail!(
             "no model file at {} (pass a .gguf path or a registry name with --model, \
              and `allmende models pull` it first)",
-            model.display()
+            config.model.display()
         );
     }
-    let config = BenchConfig {
-        model,
-        prompt_tokens,
-        gen_tokens,
-        repetitions,
-        threads,
-    };
     let result =
         bench::run(&config).with_context(|| format!("benchmarking {}", config.model.display()))?;
     let results = [result];

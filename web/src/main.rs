@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use allmende_assistant::answer::AnswerRequest;
 use allmende_assistant::models;
 use allmende_web::config::{Config, ModelChoice};
 use allmende_web::output::{self, Format};
@@ -83,6 +84,10 @@ enum BenchAction {
         /// CPU threads (default: RAYON_NUM_THREADS, else all cores).
         #[arg(short = 't', long)]
         threads: Option<usize>,
+        /// Device: cpu, cuda, cuda:N or metal (GPU devices need a build with
+        /// `--features cuda` / `metal`).
+        #[arg(long, default_value = "cpu")]
+        device: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: BenchFormat,
@@ -170,11 +175,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ask { question } => {
             let app = state::AppState::open(config).await?;
-            let answer =
-                tokio::task::spawn_blocking(move || app.assistant.answer(&question)).await??;
+            let mut request = AnswerRequest::new(question.clone());
+            request.facts = app.lookup_facts(&question, "cli").await;
+            let answer = tokio::task::spawn_blocking(move || {
+                app.assistant.answer_request(&request, &mut |_| {})
+            })
+            .await??;
             println!("{}\n", answer.text);
             for c in &answer.citations {
-                println!("[{}] {} — {} ({})", c.number, c.title, c.url, c.licence);
+                match &c.sql {
+                    Some(sql) => {
+                        println!("[{}] {} — SQL: {sql} ({})", c.number, c.title, c.licence)
+                    }
+                    None => println!("[{}] {} — {} ({})", c.number, c.title, c.url, c.licence),
+                }
             }
         }
         Command::Models { action } => models_command(&config, action)?,
@@ -185,6 +199,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     gen_tokens,
                     repetitions,
                     threads,
+                    device,
                     format,
                 },
         } => {
@@ -199,14 +214,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ),
             };
             let report = tokio::task::spawn_blocking(move || {
-                bench_cmd::run_inference_bench(
+                let config = allmende_assistant::bench::BenchConfig {
                     model,
                     prompt_tokens,
                     gen_tokens,
                     repetitions,
                     threads,
-                    format,
-                )
+                    device,
+                };
+                bench_cmd::run_inference_bench(config, format)
             })
             .await??;
             print!("{report}");

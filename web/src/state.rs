@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use allmende_assistant::answer::Assistant;
+use allmende_assistant::facts::{Fact, FactBook};
 use allmende_assistant::llm::LocalLlm;
 use allmende_connectors::SnapshotStore;
 use allmende_query::QueryEngine;
@@ -20,6 +21,8 @@ pub struct AppState {
     pub assistant: Assistant,
     /// Full-text search (shared with the assistant).
     pub index: Arc<allmende_search::SearchIndex>,
+    /// Curated templates for number questions (read-only queries on open-data tables).
+    pub facts: FactBook,
     /// The configuration the server started with.
     pub config: Config,
 }
@@ -38,12 +41,27 @@ impl AppState {
         let index = Arc::new(open_index(&config.index_dir())?);
         let llm = load_model(&config)?;
         let assistant = Assistant::new(index.clone(), llm, config.assistant.clone());
+        let facts = FactBook::from_toml(allmende_datasets::FACTS)
+            .context("the built-in fact templates (datasets/facts.toml) are invalid")?;
         Ok(Arc::new(Self {
             engine,
             assistant,
             index,
+            facts,
             config,
         }))
+    }
+
+    /// The fact for a number question, if a template matches. Failures are logged and mean
+    /// "no fact": the question is then answered from the documents alone.
+    pub async fn lookup_facts(&self, question: &str, request_id: &str) -> Vec<Fact> {
+        match self.facts.lookup(&self.engine, question).await {
+            Ok(fact) => fact.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(request_id, error = %e, "fact lookup failed");
+                Vec::new()
+            }
+        }
     }
 }
 

@@ -44,6 +44,14 @@
       if (href) { title.href = href; title.rel = "noopener noreferrer"; title.target = "_blank"; }
       title.textContent = c.title;
       item.appendChild(title);
+      if (c.sql) {
+        // A number from an open-data table: show the query so readers can check it.
+        var query = document.createElement("code");
+        query.className = "allmende-sql";
+        query.textContent = c.sql;
+        item.appendChild(document.createTextNode(" – Abfrage auf " + (c.table || "offene Daten") + ": "));
+        item.appendChild(query);
+      }
       item.appendChild(document.createTextNode(" (Lizenz: " + c.licence + (c.attribution ? ", " + c.attribution : "") + ")"));
       ol.appendChild(item);
     });
@@ -158,6 +166,16 @@
     return pump();
   }
 
+  // The request body: the question plus the language and Leichte Sprache choices, if set.
+  function chatRequest(message) {
+    var body = { message: message, stream: true };
+    var language = document.getElementById("allmende-language");
+    var easy = document.getElementById("allmende-easy");
+    if (language && language.value) { body.language = language.value; }
+    if (easy && easy.checked) { body.style = "leichte_sprache"; }
+    return body;
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var message = input.value.trim();
@@ -169,7 +187,7 @@
     fetch("/api/chat", {
       method: "POST",
       headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-      body: JSON.stringify({ message: message, stream: true })
+      body: JSON.stringify(chatRequest(message))
     }).then(function (response) {
       var type = response.headers.get("Content-Type") || "";
       if (response.ok && type.indexOf("text/event-stream") === 0) {

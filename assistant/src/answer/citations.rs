@@ -59,6 +59,8 @@ pub fn citation(number: usize, hit: &Hit) -> Citation {
         attribution: hit.attribution.clone(),
         doc_id: hit.doc_id.clone(),
         passage_id: hit.passage_id.clone(),
+        sql: None,
+        table: None,
     }
 }
 

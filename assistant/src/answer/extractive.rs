@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use allmende_search::Hit;
 
 use super::citations::citation;
+use super::language::{self, Language};
 use super::{Answer, AnswerMode};
 
 /// Label put in front of every extractive answer.
@@ -18,11 +19,14 @@ const MAX_SOURCES: usize = 3;
 /// Sentences quoted per passage at most.
 const SENTENCES_PER_SOURCE: usize = 2;
 
-/// The answer when retrieval found nothing.
-pub fn no_sources_text(contact: &str) -> String {
-    format!(
-        "Dazu habe ich in den Informationen der Stadt leider nichts gefunden. Bitte wenden Sie sich an {contact}."
-    )
+/// The answer when retrieval found nothing (German, or English for other languages).
+pub fn no_sources_text(contact: &str, language: Language) -> String {
+    let template = language::pick(
+        language,
+        "Dazu habe ich in den Informationen der Stadt leider nichts gefunden. Bitte wenden Sie sich an {contact}.",
+        "I could not find anything about this in the city's information. Please contact {contact}.",
+    );
+    template.replace("{contact}", contact)
 }
 
 /// Builds the extractive answer from `hits` (best first).
@@ -40,6 +44,7 @@ pub fn answer(question: &str, hits: &[Hit]) -> Answer {
         text,
         citations,
         mode: AnswerMode::Extractive,
+        language: Language::De,
     }
 }
 

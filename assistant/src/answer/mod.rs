@@ -7,19 +7,21 @@
 //! ([`extractive`]). When retrieval finds nothing, the answer says so and names the contact.
 //! Questions about individual persons are refused before retrieval ([`guard`]).
 
+mod assistant;
 pub mod citations;
 pub mod extractive;
+pub mod gate;
 pub mod guard;
 pub mod language;
 pub mod prompt;
 
-use std::sync::{Arc, Mutex};
+pub use assistant::Assistant;
+pub use gate::GateStats;
+pub use language::{AnswerStyle, Language};
 
-use allmende_search::{Hit, SearchIndex, SearchOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::llm::{ChatMessage, FinishReason, GenerationParams, LocalLlm};
-use crate::{Error, Result};
+use crate::facts::Fact;
 
 /// The `[assistant]` section of `allmende.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -40,6 +42,10 @@ pub struct AssistantConfig {
     /// Document sources answers may draw on (e.g. `musterstadt.leistungen`); empty means all.
     /// A municipality's assistant should only cite its own services.
     pub sources: Vec<String>,
+    /// Generations the model runs at the same time.
+    pub concurrent_generations: usize,
+    /// Questions that may wait for a free generation; more get "busy, retry later".
+    pub max_waiting: usize,
 }
 
 impl Default for AssistantConfig {
@@ -55,6 +61,8 @@ impl Default for AssistantConfig {
                 "musterstadt.leistungen".into(),
                 "musterstadt.dienststellen".into(),
             ],
+            concurrent_generations: 1,
+            max_waiting: 8,
         }
     }
 }
@@ -76,6 +84,36 @@ pub struct Citation {
     pub doc_id: String,
     /// Id of the passage.
     pub passage_id: String,
+    /// For a number from an open-data table: the read-only query that produced it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// For a number from an open-data table: the table (`source.table`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+}
+
+/// A question with the options a client may set.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerRequest {
+    /// The citizen's question.
+    pub question: String,
+    /// The answer language; detected from the question when `None`.
+    pub language: Option<Language>,
+    /// Standard or Leichte Sprache.
+    pub style: AnswerStyle,
+    /// Numbers looked up in open-data tables for this question (see [`crate::facts`]); they
+    /// become the first numbered sources.
+    pub facts: Vec<Fact>,
+}
+
+impl AnswerRequest {
+    /// A request with default options.
+    pub fn new(question: impl Into<String>) -> Self {
+        Self {
+            question: question.into(),
+            ..Self::default()
+        }
+    }
 }
 
 /// How an answer was produced.
@@ -101,174 +139,8 @@ pub struct Answer {
     pub citations: Vec<Citation>,
     /// How the answer was made.
     pub mode: AnswerMode,
-}
-
-/// The assistant: retrieval plus (optionally) a local model.
-pub struct Assistant {
-    index: Arc<SearchIndex>,
-    llm: Option<Mutex<LocalLlm>>,
-    /// Read once at construction: asking the locked model would wait for a running generation.
-    model_name: Option<String>,
-    config: AssistantConfig,
-}
-
-impl Assistant {
-    /// An assistant over `index`; `llm` is `None` for extractive mode.
-    pub fn new(index: Arc<SearchIndex>, llm: Option<LocalLlm>, config: AssistantConfig) -> Self {
-        let model_name = llm.as_ref().map(|m| m.model_name().to_string());
-        Self {
-            index,
-            llm: llm.map(Mutex::new),
-            model_name,
-            config,
-        }
-    }
-
-    /// The name of the loaded model, if any.
-    pub fn model_name(&self) -> Option<&str> {
-        self.model_name.as_deref()
-    }
-
-    /// The configuration in force.
-    pub fn config(&self) -> &AssistantConfig {
-        &self.config
-    }
-
-    /// Validates the question (non-empty, not too long) and returns it trimmed.
-    pub fn validate<'q>(&self, question: &'q str) -> Result<&'q str> {
-        let q = question.trim();
-        if q.is_empty() {
-            return Err(Error::EmptyQuestion);
-        }
-        let len = q.chars().count();
-        if len > self.config.max_question_chars {
-            return Err(Error::QuestionTooLong {
-                len,
-                max: self.config.max_question_chars,
-            });
-        }
-        Ok(q)
-    }
-
-    /// Answers a question. Blocking (the model runs on this thread): call it from a blocking
-    /// task in async code.
-    pub fn answer(&self, question: &str) -> Result<Answer> {
-        self.answer_streaming(question, &mut |_| {})
-    }
-
-    /// Answers a question like [`Assistant::answer`], passing the model's text to `on_token`
-    /// piece by piece as it is generated. Answers made without the model (extractive, refused,
-    /// no sources) are passed in one piece. Blocking: call it from a blocking task.
-    ///
-    /// The returned [`Answer::text`] is authoritative and may differ from the streamed text:
-    /// citation markers are renumbered or removed and a cut-off answer ends at a whole sentence.
-    pub fn answer_streaming(
-        &self,
-        question: &str,
-        on_token: &mut dyn FnMut(&str),
-    ) -> Result<Answer> {
-        let question = self.validate(question)?;
-        let whole = |answer: Answer, on_token: &mut dyn FnMut(&str)| {
-            on_token(&answer.text);
-            Ok(answer)
-        };
-        if let Some(refusal) = guard::check_question(question, &self.config.contact) {
-            tracing::info!(reason = ?refusal.reason, "refused a question");
-            return whole(refused(refusal), on_token);
-        }
-        let hits = self.retrieve(question)?;
-        if hits.is_empty() {
-            let answer = Answer {
-                text: extractive::no_sources_text(&self.config.contact),
-                citations: Vec::new(),
-                mode: AnswerMode::NoSources,
-            };
-            return whole(answer, on_token);
-        }
-        let Some(llm) = &self.llm else {
-            return whole(extractive::answer(question, &hits), on_token);
-        };
-        let mut llm = llm.lock().unwrap_or_else(|p| p.into_inner());
-        let (messages, used) = self.fit_prompt(&llm, question, &hits)?;
-        let hits = &hits[..used];
-        let params = GenerationParams {
-            max_tokens: self.config.max_tokens,
-            temperature: self.config.temperature,
-            ..GenerationParams::default()
-        };
-        let generation = llm.generate(&messages, &params, on_token)?;
-        tracing::info!(
-            prompt_tokens = generation.prompt_tokens,
-            completion_tokens = generation.completion_tokens,
-            prompt_ms = generation.prompt_ms,
-            generation_ms = generation.generation_ms,
-            "generated answer"
-        );
-        let text = match generation.finish_reason {
-            FinishReason::Length => cut_to_last_sentence(&generation.text),
-            FinishReason::Stop => generation.text.clone(),
-        };
-        let (text, citations) = citations::resolve(&text, hits);
-        if let Some(refusal) = guard::check_answer(&text, &self.config.contact) {
-            tracing::warn!(reason = ?refusal.reason, "withheld a generated answer");
-            return Ok(refused(refusal));
-        }
-        Ok(Answer {
-            text,
-            citations,
-            mode: AnswerMode::Generated {
-                model: llm.model_name().to_string(),
-            },
-        })
-    }
-
-    /// Builds the prompt from as many passages as fit the model's context next to the answer's
-    /// token budget: drops the weakest passages first, then shortens the remaining one.
-    /// Returns the messages and how many passages they use.
-    fn fit_prompt(
-        &self,
-        llm: &LocalLlm,
-        question: &str,
-        hits: &[Hit],
-    ) -> Result<(Vec<ChatMessage>, usize)> {
-        // Per-message overhead of the chat template (role markers, newlines).
-        const TEMPLATE_TOKENS: usize = 8;
-        let budget = llm
-            .context_length()
-            .saturating_sub(self.config.max_tokens + TEMPLATE_TOKENS);
-        let (mut used, mut max_chars) = (hits.len(), prompt::MAX_PASSAGE_CHARS);
-        loop {
-            let messages = prompt::messages(&self.config, question, &hits[..used], max_chars);
-            let mut tokens = 0;
-            for m in &messages {
-                tokens += llm.count_tokens(&m.content)? + TEMPLATE_TOKENS;
-            }
-            if tokens <= budget {
-                return Ok((messages, used));
-            }
-            if used > 1 {
-                used -= 1;
-            } else if max_chars > 100 {
-                max_chars /= 2;
-            } else {
-                return Err(Error::Model(format!(
-                    "the model's context ({} tokens) cannot hold the question and one passage next to {} answer tokens",
-                    llm.context_length(),
-                    self.config.max_tokens
-                )));
-            }
-        }
-    }
-
-    /// The passages an answer to `question` would be grounded in.
-    pub fn retrieve(&self, question: &str) -> Result<Vec<Hit>> {
-        let opts = SearchOptions {
-            limit: self.config.passages,
-            one_hit_per_document: true,
-            sources: self.config.sources.clone(),
-        };
-        Ok(self.index.search(question, &opts)?)
-    }
+    /// The language the answer was asked for.
+    pub language: Language,
 }
 
 fn refused(refusal: guard::Refusal) -> Answer {
@@ -278,32 +150,6 @@ fn refused(refusal: guard::Refusal) -> Answer {
         mode: AnswerMode::Refused {
             reason: refusal.reason,
         },
-    }
-}
-
-/// An answer cut off by the token limit ends at its last complete sentence (when that keeps at
-/// least half of it), so citizens never read a sentence that stops mid-word.
-fn cut_to_last_sentence(text: &str) -> String {
-    let end = text.rfind(['.', '!', '?']).map(|i| i + 1);
-    match end {
-        Some(end) if end >= text.len() / 2 => text[..end].to_string(),
-        _ => format!("{} …", text.trim_end()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cut_to_last_sentence;
-
-    #[test]
-    fn truncated_answers_end_with_a_whole_sentence() {
-        assert_eq!(
-            cut_to_last_sentence("Erster Satz. Zweiter Satz [1]. Dritter Sa"),
-            "Erster Satz. Zweiter Satz [1]."
-        );
-        assert_eq!(
-            cut_to_last_sentence("Kurz. Dann ein sehr langer Satz ohne Ende und noch mehr"),
-            "Kurz. Dann ein sehr langer Satz ohne Ende und noch mehr …"
-        );
+        language: Language::De,
     }
 }

@@ -15,6 +15,7 @@
 //! has fast CPU kernels for), `stream` (UTF-8 buffering and stop strings), `tiny` (test model
 //! writer).
 
+mod decoder;
 mod gguf;
 mod model;
 mod repack;
@@ -22,7 +23,7 @@ mod stream;
 mod tiny;
 mod tokenizer;
 
-pub use model::{LoadOptions, LocalLlm, PREFILL_CHUNK};
+pub use model::{Accelerator, LoadOptions, LocalLlm, PREFILL_CHUNK};
 pub use tiny::write_tiny_qwen2_gguf;
 pub use tokenizer::GgufTokenizer;
 
@@ -138,6 +139,8 @@ pub struct Generation {
     pub prompt_tokens: usize,
     /// Tokens sampled (without the end-of-sequence token).
     pub completion_tokens: usize,
+    /// Prompt tokens whose attention state came from the prefix cache (not recomputed).
+    pub cached_prompt_tokens: usize,
     /// Why generation ended.
     pub finish_reason: FinishReason,
     /// Wall time of the prompt prefill in milliseconds (includes the first token's logits).

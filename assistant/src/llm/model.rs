@@ -1,21 +1,23 @@
 //! [`LocalLlm`]: loading a quantised GGUF model on the CPU and generating chat answers.
 //!
-//! Generation renders the chat in ChatML, prefills the prompt in chunks of up to
-//! [`PREFILL_CHUNK`] tokens (one forward pass each; the KV cache carries over between chunks),
-//! then samples one token per forward pass with candle's `LogitsProcessor` (argmax for
-//! temperature 0, top-p otherwise) after a repeat penalty over the last 64 generated tokens.
-//! Every call starts with a fresh KV cache (`index_pos = 0` resets it); prompt caching across
-//! calls is a later optimisation. candle parallelises the matrix products with rayon.
+//! Generation renders the chat in ChatML and looks up the longest cached prefix of the prompt
+//! (the system turn is the same for every answer; see [`super::decoder::PrefixCache`]), prefills
+//! the rest in chunks of up to [`PREFILL_CHUNK`] tokens (one forward pass each), then samples
+//! one token per forward pass with candle's `LogitsProcessor` (argmax for temperature 0, top-p
+//! otherwise) after a repeat penalty over the last 64 generated tokens. The weights are shared
+//! and immutable and each call has its own KV cache, so `generate` takes `&self` and several
+//! generations can run at once. candle parallelises the matrix products with rayon.
 
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::Path;
 use std::time::Instant;
 
+use candle_core::Device;
 use candle_core::quantized::gguf_file::Content;
-use candle_core::{DType, Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::{quantized_llama, quantized_qwen2};
+
+use super::decoder::{self, Decoder, KvCache, PrefixCache};
 
 use super::gguf::{self, Meta, model_err};
 use super::repack;
@@ -32,27 +34,15 @@ const REPEAT_LAST_N: usize = 64;
 /// Architectures this module can run.
 const SUPPORTED: &str = "qwen2, llama";
 
-/// The model weights of one supported architecture.
-enum Weights {
-    Qwen2(quantized_qwen2::ModelWeights),
-    Llama(quantized_llama::ModelWeights),
-}
-
-impl Weights {
-    /// Logits of the last position, shape `(vocab,)`, as f32.
-    fn forward(&mut self, ids: &[u32], index_pos: usize) -> candle_core::Result<Tensor> {
-        let input = Tensor::new(ids, &Device::Cpu)?.unsqueeze(0)?;
-        let logits = match self {
-            Weights::Qwen2(m) => m.forward(&input, index_pos)?,
-            Weights::Llama(m) => m.forward(&input, index_pos)?,
-        };
-        logits.squeeze(0)?.to_dtype(DType::F32)
-    }
-}
+/// The longest context this runtime allocates rotary tables for.
+const MAX_CONTEXT: usize = 131_072;
+/// Prompt prefixes shorter than this are not worth caching.
+const MIN_CACHED_PREFIX: usize = 16;
 
 /// A quantised chat model loaded from a GGUF file, running on the CPU.
 pub struct LocalLlm {
-    weights: Weights,
+    decoder: Decoder,
+    prefixes: PrefixCache,
     tokenizer: GgufTokenizer,
     name: String,
     architecture: String,
@@ -60,6 +50,64 @@ pub struct LocalLlm {
     default_system: Option<String>,
     prefill_chunk: usize,
     repacked_tensors: usize,
+}
+
+/// Where the model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Accelerator {
+    /// The CPU (rayon threads; `RAYON_NUM_THREADS` sets how many).
+    #[default]
+    Cpu,
+    /// A CUDA GPU by ordinal (needs the `cuda` cargo feature).
+    Cuda(usize),
+    /// An Apple GPU by ordinal (needs the `metal` cargo feature).
+    Metal(usize),
+}
+
+impl Accelerator {
+    /// Parses `cpu`, `cuda`, `cuda:1`, `metal`, `metal:0`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let (kind, ordinal) = match text.split_once(':') {
+            Some((k, n)) => (
+                k,
+                n.parse::<usize>()
+                    .map_err(|_| Error::Model(format!("bad device ordinal in '{text}'")))?,
+            ),
+            None => (text, 0),
+        };
+        match kind.trim().to_ascii_lowercase().as_str() {
+            "cpu" => Ok(Self::Cpu),
+            "cuda" | "gpu" => Ok(Self::Cuda(ordinal)),
+            "metal" => Ok(Self::Metal(ordinal)),
+            _ => Err(Error::Model(format!(
+                "unknown device '{text}' (use cpu, cuda, cuda:N, metal or metal:N)"
+            ))),
+        }
+    }
+
+    /// The candle device; errors when this build lacks the back end.
+    fn device(self) -> Result<Device> {
+        let hint = |feature: &str, e: candle_core::Error| {
+            Error::Model(format!(
+                "cannot open the {feature} device: {e} (build with `--features {feature}`)"
+            ))
+        };
+        match self {
+            Self::Cpu => Ok(Device::Cpu),
+            Self::Cuda(n) => Device::new_cuda(n).map_err(|e| hint("cuda", e)),
+            Self::Metal(n) => Device::new_metal(n).map_err(|e| hint("metal", e)),
+        }
+    }
+}
+
+impl std::fmt::Display for Accelerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cpu => write!(f, "cpu"),
+            Self::Cuda(n) => write!(f, "cuda:{n}"),
+            Self::Metal(n) => write!(f, "metal:{n}"),
+        }
+    }
 }
 
 /// Options for [`LocalLlm::load_with`].
@@ -71,12 +119,19 @@ pub struct LoadOptions {
     /// (error about 1/254 of each 32-weight block's largest weight). Files without such
     /// tensors load unchanged. Default: on, unless `ALLMENDE_NO_REPACK=1` is set.
     pub repack: bool,
+    /// Where to run. Default: the CPU.
+    pub accelerator: Accelerator,
+    /// How many prompt prefixes (e.g. system prompts) keep their attention state between
+    /// calls; 0 disables prefix caching. Default 4.
+    pub prefix_cache: usize,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             repack: std::env::var_os("ALLMENDE_NO_REPACK").is_none_or(|v| v != "1"),
+            accelerator: Accelerator::Cpu,
+            prefix_cache: 4,
         }
     }
 }
@@ -142,17 +197,27 @@ impl LocalLlm {
         let default_system = meta
             .str_opt("tokenizer.chat_template")
             .and_then(super::default_system_from_template);
-        let (weights, repacked_tensors) =
-            load_weights(path, &architecture, content, file, options.repack)?;
+        let device = options.accelerator.device()?;
+        let (decoder, repacked_tensors) = load_weights(
+            path,
+            &architecture,
+            context_length,
+            content,
+            file,
+            options.repack,
+            &device,
+        )?;
         tracing::info!(
             model = %name,
             %architecture,
             context_length,
+            device = %options.accelerator,
             load_ms = started.elapsed().as_millis() as u64,
             "loaded GGUF model"
         );
         Ok(Self {
-            weights,
+            decoder,
+            prefixes: PrefixCache::new(options.prefix_cache),
             tokenizer,
             name,
             architecture,
@@ -188,6 +253,11 @@ impl LocalLlm {
         self.default_system.as_deref()
     }
 
+    /// How many prompt prefixes are cached (see [`LoadOptions::prefix_cache`]).
+    pub fn cached_prefixes(&self) -> usize {
+        self.prefixes.len()
+    }
+
     /// The model's tokenizer.
     pub fn tokenizer(&self) -> &GgufTokenizer {
         &self.tokenizer
@@ -196,15 +266,18 @@ impl LocalLlm {
     /// Runs a short prefill and one decode step so candle repacks the quantised weights for
     /// its fast kernels (a one-time cost of up to ~1 s on the first matmul of each weight). Call
     /// it once after loading to keep that cost out of the first user's answer.
-    pub fn warm_up(&mut self) -> Result<()> {
+    pub fn warm_up(&self) -> Result<()> {
         let started = Instant::now();
         let prompt = self
             .tokenizer
             .encode_chatml(&[(super::Role::User, "Hallo")])?;
         let candle_err = |e: candle_core::Error| Error::Model(format!("warm-up failed: {e}"));
-        self.weights.forward(&prompt, 0).map_err(candle_err)?;
-        self.weights
-            .forward(&prompt[..1], prompt.len())
+        let mut cache = self.decoder.new_cache();
+        self.decoder
+            .forward(&prompt, &mut cache)
+            .map_err(candle_err)?;
+        self.decoder
+            .forward(&prompt[..1], &mut cache)
             .map_err(candle_err)?;
         tracing::debug!(ms = ms_since(started), "model warmed up");
         Ok(())
@@ -231,13 +304,20 @@ impl LocalLlm {
     ///
     /// Errors if the prompt plus `max_tokens` exceeds [`Self::context_length`].
     pub fn generate(
-        &mut self,
+        &self,
         messages: &[ChatMessage],
         params: &GenerationParams,
         on_token: &mut dyn FnMut(&str),
     ) -> Result<Generation> {
         let turns = chat_turns(messages, self.default_system.as_deref());
         let prompt = self.tokenizer.encode_chatml(&turns)?;
+        // The stable prefix worth caching: the system turn, the same for every answer.
+        let stable = match turns.first() {
+            Some((super::Role::System, _)) if turns.len() > 1 => {
+                self.tokenizer.encode_chatml_turns(&turns[..1])?.len()
+            }
+            _ => 0,
+        };
         let prompt_tokens = prompt.len();
         if prompt_tokens + params.max_tokens > self.context_length {
             return Err(Error::Model(format!(
@@ -251,6 +331,7 @@ impl LocalLlm {
                 text: String::new(),
                 prompt_tokens,
                 completion_tokens: 0,
+                cached_prompt_tokens: 0,
                 finish_reason: FinishReason::Length,
                 prompt_ms: 0.0,
                 generation_ms: 0.0,
@@ -259,12 +340,22 @@ impl LocalLlm {
 
         let candle_err = |e: candle_core::Error| Error::Model(format!("inference failed: {e}"));
         let started = Instant::now();
-        let mut logits = None;
-        for (i, chunk) in prompt.chunks(self.prefill_chunk).enumerate() {
-            let index_pos = i * self.prefill_chunk;
-            logits = Some(self.weights.forward(chunk, index_pos).map_err(candle_err)?);
+        let (mut cache, cached_prompt_tokens) =
+            match self.prefixes.lookup(&prompt, MIN_CACHED_PREFIX) {
+                Some(reuse) => (reuse.cache, reuse.reused),
+                None => (self.decoder.new_cache(), 0),
+            };
+        // Prefill up to the end of the stable prefix first and store it for later calls.
+        if stable >= MIN_CACHED_PREFIX && stable > cached_prompt_tokens && stable < prompt_tokens {
+            self.prefill(&prompt[cached_prompt_tokens..stable], &mut cache)
+                .map_err(candle_err)?;
+            self.prefixes
+                .insert(prompt[..stable].to_vec(), cache.clone());
         }
-        let mut logits = logits.ok_or_else(|| Error::Internal("empty prompt".into()))?;
+        let mut logits = self
+            .prefill(&prompt[cache.len()..], &mut cache)
+            .map_err(candle_err)?
+            .ok_or_else(|| Error::Internal("empty prompt".into()))?;
         let prompt_ms = ms_since(started);
 
         let generation_started = Instant::now();
@@ -294,10 +385,9 @@ impl LocalLlm {
             if generated.len() >= params.max_tokens {
                 break FinishReason::Length;
             }
-            let index_pos = prompt_tokens + generated.len() - 1;
             logits = self
-                .weights
-                .forward(&[next], index_pos)
+                .decoder
+                .forward(&[next], &mut cache)
                 .map_err(candle_err)?;
         };
         let text = stream.finish(on_token);
@@ -305,10 +395,27 @@ impl LocalLlm {
             text,
             prompt_tokens,
             completion_tokens: generated.len(),
+            cached_prompt_tokens,
             finish_reason,
             prompt_ms,
             generation_ms: ms_since(generation_started),
         })
+    }
+}
+
+impl LocalLlm {
+    /// Runs `tokens` through the model in chunks of [`Self::set_prefill_chunk`] tokens,
+    /// extending `cache`; returns the logits after the last token (`None` for no tokens).
+    fn prefill(
+        &self,
+        tokens: &[u32],
+        cache: &mut KvCache,
+    ) -> candle_core::Result<Option<candle_core::Tensor>> {
+        let mut logits = None;
+        for chunk in tokens.chunks(self.prefill_chunk) {
+            logits = Some(self.decoder.forward(chunk, cache)?);
+        }
+        Ok(logits)
     }
 }
 
@@ -350,43 +457,38 @@ fn check_hyperparameters(meta: &Meta<'_>, arch: &str) -> Result<usize> {
             ),
         ));
     }
-    Ok(match arch {
-        // candle's quantized_llama precomputes RoPE tables for MAX_SEQ_LEN positions only.
-        "llama" => context.min(quantized_llama::MAX_SEQ_LEN),
-        _ => context,
-    })
+    let _ = arch;
+    // The rotary tables hold one row per position: cap what a corrupt header could ask for.
+    Ok(context.min(MAX_CONTEXT))
 }
 
-/// Loads the weights onto the CPU, converting slow quantisations to Q8_0 first if `repack`
-/// (see [`super::repack`]). Returns the weights and the number of converted tensors.
+/// Loads the weights onto `device`, converting slow quantisations to Q8_0 first if `repack`
+/// (see [`super::repack`]). Returns the decoder and the number of converted tensors.
 fn load_weights(
     path: &Path,
     arch: &str,
+    context_length: usize,
     mut content: Content,
     file: File,
     repack: bool,
-) -> Result<(Weights, usize)> {
+    device: &Device,
+) -> Result<(Decoder, usize)> {
     let err =
         |e: &dyn std::fmt::Display| model_err(path, format!("cannot load the {arch} weights: {e}"));
+    let build = |content: &Content, mut reader: &mut dyn ReadSeek| {
+        decoder::from_gguf(content, &mut reader, arch, context_length, device).map_err(|e| err(&e))
+    };
     if !repack {
         let mut file = file;
-        return Ok((
-            build_weights(arch, content, &mut file).map_err(|e| err(&e))?,
-            0,
-        ));
+        return Ok((build(&content, &mut file)?, 0));
     }
     let started = Instant::now();
     let (mut reader, count) = match repack::plan(&mut content, file).map_err(|e| err(&e))? {
         repack::Plan::Repacked { reader, tensors } => (reader, tensors),
         // Nothing to convert: read the file directly.
-        repack::Plan::Unchanged(mut file) => {
-            return Ok((
-                build_weights(arch, content, &mut file).map_err(|e| err(&e))?,
-                0,
-            ));
-        }
+        repack::Plan::Unchanged(mut file) => return Ok((build(&content, &mut file)?, 0)),
     };
-    let weights = build_weights(arch, content, &mut reader).map_err(|e| err(&e))?;
+    let weights = build(&content, &mut reader)?;
     tracing::info!(
         tensors = count,
         ms = started.elapsed().as_millis() as u64,
@@ -395,16 +497,6 @@ fn load_weights(
     Ok((weights, count))
 }
 
-fn build_weights<R: Read + Seek>(
-    arch: &str,
-    content: Content,
-    reader: &mut R,
-) -> candle_core::Result<Weights> {
-    let device = Device::Cpu;
-    match arch {
-        "qwen2" => {
-            quantized_qwen2::ModelWeights::from_gguf(content, reader, &device).map(Weights::Qwen2)
-        }
-        _ => quantized_llama::ModelWeights::from_gguf(content, reader, &device).map(Weights::Llama),
-    }
-}
+/// `Read + Seek` as one object type, so files and the repacking reader share one code path.
+trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}

@@ -46,6 +46,8 @@ const TYPE_USER_DEFINED: i64 = 4;
 /// The tokenizer of a GGUF model. Cheap to query; build it once per model.
 pub struct GgufTokenizer {
     inner: Tokenizer,
+    /// The same tokenizer with special-token matching switched off, for untrusted text.
+    plain: Tokenizer,
     /// Raw bytes of every token (byte-level symbols mapped back to bytes).
     bytes: Vec<Vec<u8>>,
     /// `true` for control tokens (type 3), which are never rendered as text.
@@ -160,8 +162,11 @@ impl GgufTokenizer {
                 eos_ids.push(id);
             }
         }
+        let mut plain = inner.clone();
+        plain.set_encode_special_tokens(true);
         Ok(Self {
             inner,
+            plain,
             bytes,
             control,
             eos_ids,
@@ -175,11 +180,9 @@ impl GgufTokenizer {
     }
 
     /// Encodes text treating control-token strings as ordinary text (for untrusted content).
-    pub fn encode_plain(&mut self, text: &str) -> Result<Vec<u32>> {
-        self.inner.set_encode_special_tokens(true);
-        let enc = self.inner.encode_fast(text, false);
-        self.inner.set_encode_special_tokens(false);
-        Ok(enc.map_err(tokenizer_err)?.get_ids().to_vec())
+    pub fn encode_plain(&self, text: &str) -> Result<Vec<u32>> {
+        let enc = self.plain.encode_fast(text, false).map_err(tokenizer_err)?;
+        Ok(enc.get_ids().to_vec())
     }
 
     /// Decodes ids to text with the ByteLevel decoder (control tokens are kept as text unless
@@ -219,8 +222,16 @@ impl GgufTokenizer {
 
     /// Encodes a chat in the ChatML layout of [`super::render_chatml`]: the control tokens as
     /// single ids, roles and contents as plain text (control strings inside contents do not
-    /// become control tokens).
-    pub(crate) fn encode_chatml(&mut self, turns: &[(super::Role, &str)]) -> Result<Vec<u32>> {
+    /// become control tokens), ending with the header of the assistant's turn.
+    pub(crate) fn encode_chatml(&self, turns: &[(super::Role, &str)]) -> Result<Vec<u32>> {
+        let mut ids = self.encode_chatml_turns(turns)?;
+        ids.push(self.require_id("<|im_start|>")?);
+        ids.extend(self.encode_plain("assistant\n")?);
+        Ok(ids)
+    }
+
+    /// The turns of [`Self::encode_chatml`] without the assistant header; a prefix of it.
+    pub(crate) fn encode_chatml_turns(&self, turns: &[(super::Role, &str)]) -> Result<Vec<u32>> {
         let start = self.require_id("<|im_start|>")?;
         let end = self.require_id("<|im_end|>")?;
         let mut ids = Vec::new();
@@ -230,8 +241,6 @@ impl GgufTokenizer {
             ids.push(end);
             ids.extend(self.encode_plain("\n")?);
         }
-        ids.push(start);
-        ids.extend(self.encode_plain("assistant\n")?);
         Ok(ids)
     }
 

@@ -73,7 +73,7 @@ pub fn registry() -> Vec<ModelSpec> {
             sha256: "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             licence: "Apache-2.0",
             description: "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M mix; fast, German grammatical but \
-                          often wrong (default)",
+                          often wrong",
         },
         ModelSpec {
             name: "qwen2.5-coder-1.5b-instruct-q4_k_m",
@@ -83,7 +83,8 @@ pub fn registry() -> Vec<ModelSpec> {
             size: 1_117_320_768,
             sha256: "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             licence: "Apache-2.0",
-            description: "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M; coherent German, about 3x slower",
+            description: "Qwen2.5-Coder-1.5B-Instruct, Q4_K_M; coherent German, about 3x slower \
+                          (default)",
         },
         ModelSpec {
             name: "smollm2-135m-instruct-q4_1",

@@ -1,5 +1,9 @@
-//! `POST /api/chat` `{"message": "…"}` → `{"answer", "citations": [...], "mode", "request_id"}`.
-//! Empty message → 400, too long → 413; model failures become a friendly 500 with a request id.
+//! `POST /api/chat` `{"message": "…"}` → `{"answer", "citations": [...], "mode", "language",
+//! "request_id"}`. Optional fields: `"language"` (`de`, `en`, …; detected from the message when
+//! absent) and `"style"` (`standard` or `leichte_sprache`). Number questions are first matched
+//! against the curated fact templates (a read-only query on open-data tables, cited with its
+//! SQL). Empty message → 400, too long → 413, unknown language → 400, generation queue full →
+//! 429 with `Retry-After`; model failures become a friendly 500 with a request id.
 //!
 //! With `{"message": "…", "stream": true}` or `Accept: text/event-stream` the answer comes as
 //! Server-Sent Events instead: `event: token` with `{"text": "…"}` for each piece the model
@@ -10,7 +14,7 @@
 
 use std::convert::Infallible;
 
-use allmende_assistant::answer::Answer;
+use allmende_assistant::answer::{Answer, AnswerRequest, AnswerStyle, Language};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
@@ -37,6 +41,39 @@ pub struct ChatRequest {
     /// Answer as Server-Sent Events (`text/event-stream`) instead of one JSON object.
     #[serde(default)]
     pub stream: bool,
+    /// Answer language code (`de`, `en`, …); detected from the message when absent.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// `standard` (default) or `leichte_sprache`.
+    #[serde(default)]
+    pub style: AnswerStyle,
+}
+
+impl ChatRequest {
+    /// The assistant request, with the language checked (unknown code → 400) and the facts
+    /// for number questions looked up.
+    async fn to_answer_request(
+        &self,
+        state: &SharedState,
+        id: &str,
+    ) -> Result<AnswerRequest, ApiError> {
+        let language = match self.language.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(code) => Some(Language::from_code(code).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unknown_language",
+                    format!("unknown language '{code}' (use a code such as de, en, fr, tr, uk)"),
+                )
+                .with_request_id(id)
+            })?),
+        };
+        let mut request = AnswerRequest::new(self.message.clone());
+        request.language = language;
+        request.style = self.style;
+        request.facts = state.lookup_facts(&self.message, id).await;
+        Ok(request)
+    }
 }
 
 /// Handler.
@@ -47,18 +84,23 @@ pub async fn post_chat(
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) = body.map_err(|e| ApiError::from(e).with_request_id(&id))?;
+    state
+        .assistant
+        .validate(&request.message)
+        .map_err(|e| api_error(e, &id))?;
+    let answer_request = request.to_answer_request(&state, &id).await?;
     if request.stream || accepts_event_stream(&headers) {
-        state
-            .assistant
-            .validate(&request.message)
-            .map_err(|e| api_error(e, &id))?;
-        return Ok(stream_answer(state, request.message, id));
+        return Ok(stream_answer(state, answer_request, id));
     }
     let worker = state.clone();
-    let answer = tokio::task::spawn_blocking(move || worker.assistant.answer(&request.message))
-        .await
-        .map_err(|e| ApiError::internal(e, &id))?
-        .map_err(|e| api_error(e, &id))?;
+    let answer = tokio::task::spawn_blocking(move || {
+        worker
+            .assistant
+            .answer_request(&answer_request, &mut |_| {})
+    })
+    .await
+    .map_err(|e| ApiError::internal(e, &id))?
+    .map_err(|e| api_error(e, &id))?;
     Ok(Json(answer_json(&answer, &id)).into_response())
 }
 
@@ -87,6 +129,12 @@ fn api_error(e: allmende_assistant::Error, id: &str) -> ApiError {
             "message_too_long",
             e.to_string(),
         ),
+        E::Busy {
+            retry_after_secs, ..
+        } => ApiError::busy(
+            "Der Assistent ist gerade stark ausgelastet. Bitte versuchen Sie es in Kürze erneut.",
+            retry_after_secs,
+        ),
         other => ApiError::internal(other, id),
     }
     .with_request_id(id)
@@ -98,6 +146,7 @@ fn answer_json(answer: &Answer, id: &str) -> Value {
         "answer": answer.text,
         "citations": answer.citations,
         "mode": answer.mode,
+        "language": answer.language,
         "request_id": id,
     })
 }
@@ -123,13 +172,13 @@ fn error_event(error: &ApiError) -> Event {
 }
 
 /// Runs the model on a blocking thread and streams its pieces as Server-Sent Events.
-fn stream_answer(state: SharedState, message: String, id: String) -> Response {
+fn stream_answer(state: SharedState, request: AnswerRequest, id: String) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(STREAM_BUFFER);
     let panic_tx = tx.clone();
     let worker_id = id.clone();
     let generation = tokio::task::spawn_blocking(move || {
         let mut open = true;
-        let result = state.assistant.answer_streaming(&message, &mut |piece| {
+        let result = state.assistant.answer_request(&request, &mut |piece| {
             if !open || piece.is_empty() {
                 return;
             }
