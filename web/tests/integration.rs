@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{app, app_with, data_dir, post_json, send, test_config};
@@ -399,85 +397,6 @@ fn bench_inference_reports_pp_and_tg_for_a_real_format_model() {
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.gguf"));
-}
-
-/// The default model, pulled by `.ci/run` (or `make model`) into `<repo>/data/models`;
-/// `ALLMENDE_TEST_MODEL` points elsewhere. Absent → the test says so and passes vacuously.
-fn real_model() -> Option<PathBuf> {
-    let path = std::env::var_os("ALLMENDE_TEST_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let spec = allmende_assistant::models::find(allmende_assistant::models::DEFAULT_MODEL)
-                .unwrap();
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../data/models")
-                .join(spec.file_name)
-        });
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: no model at {} (run `make model`)",
-            path.display()
-        );
-        None
-    }
-}
-
-#[tokio::test]
-async fn real_model_answers_the_moving_question_with_correct_citations() {
-    let Some(path) = real_model() else { return };
-    let mut config = test_config(data_dir());
-    config.model.name = path.display().to_string();
-    config.assistant.max_tokens = 160;
-    let app = app_with(config).await;
-    let (status, body) = send(
-        app,
-        post_json(
-            "/api/chat",
-            json!({ "message": "Wie melde ich meinen Wohnsitz um?" }),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["mode"]["kind"], "generated");
-    let answer = body["answer"].as_str().unwrap();
-    let citations = body["citations"].as_array().unwrap();
-    eprintln!("answer: {answer}\ncitations: {citations:?}");
-    assert!(
-        citations.iter().any(|c| c["url"]
-            .as_str()
-            .unwrap()
-            .ends_with("/leistungen/wohnsitz-ummelden")),
-        "{body}"
-    );
-    assert!(citations.iter().all(|c| {
-        c["url"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://www.musterstadt.example/")
-    }));
-    for (i, c) in citations.iter().enumerate() {
-        assert_eq!(c["number"], json!(i + 1));
-        assert!(
-            answer.contains(&format!("[{}]", i + 1)),
-            "citation {} unused in: {answer}",
-            i + 1
-        );
-    }
-    let lower = answer.to_lowercase();
-    assert!(
-        lower.contains("wohnsitz") || lower.contains("ummeld") || lower.contains("umzug"),
-        "{answer}"
-    );
-    for leak in [
-        "<|im_",
-        "Regeln:",
-        "Quellen:\n",
-        "Sie sind der Bürgerservice",
-    ] {
-        assert!(!answer.contains(leak), "prompt leaked ({leak}): {answer}");
-    }
 }
 
 #[tokio::test]

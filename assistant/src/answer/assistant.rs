@@ -124,7 +124,11 @@ impl Assistant {
             return whole(refused(refusal), on_token);
         }
         let mut sources: Vec<Hit> = request.facts.iter().map(fact_source).collect();
-        sources.extend(self.retrieve(question)?);
+        let mut retrieved = self.retrieve(question)?;
+        // Passages carrying injected instructions or register-like data never reach the
+        // model or an extractive answer.
+        guard::screen_passages(&mut retrieved);
+        sources.extend(retrieved);
         if sources.is_empty() {
             let text = extractive::no_sources_text(&self.config.contact, language);
             return whole(answer_without_sources(text), on_token);
@@ -155,6 +159,7 @@ impl Assistant {
             FinishReason::Length => cut_to_last_sentence(&generation.text),
             FinishReason::Stop => generation.text.clone(),
         };
+        let text = plain_text(&text);
         let (text, mut citations) = citations::resolve(&text, sources);
         if let Some(refusal) = guard::check_answer(&text, &self.config.contact) {
             tracing::warn!(reason = ?refusal.reason, "withheld a generated answer");
@@ -273,6 +278,17 @@ fn answer_without_sources(text: String) -> Answer {
     }
 }
 
+/// Removes Markdown emphasis and headings the small models add despite the prompt: the widget
+/// shows plain text, where `**` and `###` are noise.
+fn plain_text(text: &str) -> String {
+    text.lines()
+        .map(|line| line.trim_start_matches('#').trim_start())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("**", "")
+        .replace("__", "")
+}
+
 /// An answer cut off by the token limit ends at its last complete sentence (when that keeps at
 /// least half of it), so citizens never read a sentence that stops mid-word.
 fn cut_to_last_sentence(text: &str) -> String {
@@ -285,7 +301,15 @@ fn cut_to_last_sentence(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cut_to_last_sentence;
+    use super::{cut_to_last_sentence, plain_text};
+
+    #[test]
+    fn markdown_emphasis_and_headings_are_removed() {
+        assert_eq!(
+            plain_text("### Schritte\n1. **Termin** buchen [1]\n- __Ausweis__ mitbringen"),
+            "Schritte\n1. Termin buchen [1]\n- Ausweis mitbringen"
+        );
+    }
 
     #[test]
     fn truncated_answers_end_with_a_whole_sentence() {

@@ -52,7 +52,7 @@ impl Default for AssistantConfig {
     fn default() -> Self {
         Self {
             max_question_chars: allmende_search::MAX_QUERY_CHARS,
-            passages: 3,
+            passages: 4,
             max_tokens: 200,
             temperature: 0.0,
             contact: "das Bürgertelefon der Stadt (Telefon 115)".into(),

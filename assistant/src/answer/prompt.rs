@@ -54,10 +54,12 @@ pub fn messages(
     }
     let mut user = format!("Quellen:\n\n{sources}Frage: {question}");
     if options.language != Language::De {
-        // Small models drift back to the language of the sources: repeat it next to the question.
+        // Small models drift back to the language of the sources: repeat the answer language
+        // next to the question, in English, which they follow far better than German rules.
         user.push_str(&format!(
-            "\n\n{}",
-            language::language_instruction(options.language)
+            "\n\nThe sources are in German. Write your whole answer in {} and translate what you \
+             use from the sources; keep the source numbers like [1].",
+            answer_language_name(options.language)
         ));
     }
     vec![
@@ -70,6 +72,18 @@ pub fn messages(
             content: user,
         },
     ]
+}
+
+/// The language's name as the instruction in the user turn uses it.
+fn answer_language_name(language: Language) -> String {
+    match language {
+        Language::En => "English".into(),
+        other => format!(
+            "{} (language code {})",
+            other.name_in_own_language(),
+            other.code()
+        ),
+    }
 }
 
 #[cfg(test)]
