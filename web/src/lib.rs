@@ -4,6 +4,7 @@
 pub mod api_error;
 pub mod config;
 pub mod ingest;
+pub mod metrics;
 pub mod output;
 pub mod routes;
 pub mod server;

@@ -25,6 +25,8 @@ pub struct AppState {
     pub facts: FactBook,
     /// The configuration the server started with.
     pub config: Config,
+    /// Prometheus counters (`GET /metrics`) and the start time.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Shared handle.
@@ -49,6 +51,7 @@ impl AppState {
             index,
             facts,
             config,
+            metrics: crate::metrics::Metrics::new(),
         }))
     }
 

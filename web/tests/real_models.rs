@@ -36,7 +36,7 @@ fn model_file(name: &str) -> Option<PathBuf> {
     }
 }
 
-async fn ask(model: &PathBuf, message: &str, extra: Value) -> Value {
+async fn ask(model: &std::path::Path, message: &str, extra: Value) -> Value {
     let mut config = test_config(data_dir());
     config.model.name = model.display().to_string();
     config.assistant.max_tokens = 120;

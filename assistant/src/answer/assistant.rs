@@ -144,6 +144,8 @@ impl Assistant {
         let params = GenerationParams {
             max_tokens: self.config.max_tokens,
             temperature: self.config.temperature,
+            // Small models sometimes run on into a copy of the prompt's layout: stop there.
+            stop: prompt::ECHO_STOPS.iter().map(|s| s.to_string()).collect(),
             ..GenerationParams::default()
         };
         let generation = llm.generate(&messages, &params, on_token)?;

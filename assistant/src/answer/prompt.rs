@@ -17,6 +17,9 @@ pub struct PromptOptions {
     pub style: AnswerStyle,
 }
 
+/// Where an answer that starts copying the prompt's own layout is cut off (stop strings).
+pub const ECHO_STOPS: [&str; 3] = ["\nFrage:", "\nQuellen:", "<|im_start|>"];
+
 /// Characters of a passage put into the prompt at most, before any budget cuts.
 pub const MAX_PASSAGE_CHARS: usize = 1200;
 

@@ -101,6 +101,7 @@ pub async fn post_chat(
     .await
     .map_err(|e| ApiError::internal(e, &id))?
     .map_err(|e| api_error(e, &id))?;
+    state.metrics.record_answer(&answer.mode);
     Ok(Json(answer_json(&answer, &id)).into_response())
 }
 
@@ -192,7 +193,10 @@ fn stream_answer(state: SharedState, request: AnswerRequest, id: String) -> Resp
             }
         });
         let last = match result {
-            Ok(answer) => json_event("done", &answer_json(&answer, &worker_id)),
+            Ok(answer) => {
+                state.metrics.record_answer(&answer.mode);
+                json_event("done", &answer_json(&answer, &worker_id))
+            }
             Err(e) => error_event(&api_error(e, &worker_id)),
         };
         if open {

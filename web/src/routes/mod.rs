@@ -1,8 +1,9 @@
-//! The HTTP surface: one file per route group, assembled here with the request-id middleware,
-//! the body limit and the JSON 404 fallback.
+//! The HTTP surface: one file per route group, assembled here with the request-id and metrics
+//! middleware, the body limit and the JSON 404 fallback.
 
 pub mod chat;
 pub mod health;
+pub mod openai;
 pub mod search;
 pub mod sql;
 pub mod widget;
@@ -33,8 +34,15 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/sql", post(sql::post_sql))
         .route("/api/search", get(search::get_search))
         .route("/api/chat", post(chat::post_chat))
+        .route("/v1/models", get(openai::list_models))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/metrics", get(crate::metrics::get_metrics))
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
