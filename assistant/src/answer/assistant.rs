@@ -280,9 +280,16 @@ fn answer_without_sources(text: String) -> Answer {
     }
 }
 
-/// Removes Markdown emphasis and headings the small models add despite the prompt: the widget
-/// shows plain text, where `**` and `###` are noise.
+/// Removes Markdown emphasis and headings the small models add despite the prompt (the widget
+/// shows plain text, where `**` and `###` are noise), and a leading "Quellen:"/"Antwort:" label
+/// copied from the prompt's layout.
 fn plain_text(text: &str) -> String {
+    let mut text = text.trim_start();
+    for label in ["Quellen:", "Quelle:", "Antwort:", "Sources:", "Answer:"] {
+        if let Some(rest) = text.strip_prefix(label) {
+            text = rest.trim_start();
+        }
+    }
     text.lines()
         .map(|line| line.trim_start_matches('#').trim_start())
         .collect::<Vec<_>>()
@@ -310,6 +317,10 @@ mod tests {
         assert_eq!(
             plain_text("### Schritte\n1. **Termin** buchen [1]\n- __Ausweis__ mitbringen"),
             "Schritte\n1. Termin buchen [1]\n- Ausweis mitbringen"
+        );
+        assert_eq!(
+            plain_text("Quellen:\n\n[1] Wohnsitz ummelden\nText."),
+            "[1] Wohnsitz ummelden\nText."
         );
     }
 
