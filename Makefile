@@ -8,7 +8,10 @@ BIND ?= 127.0.0.1:8080
 MODEL ?= qwen2.5-coder-1.5b-instruct-q4_k_m
 ALLMENDE = target/debug/allmende --data-dir $(DATA_DIR) --model $(MODEL)
 
-.PHONY: demo test build model ingest serve check
+.PHONY: demo test test-deps build model ingest serve check
+
+# The official OpenAI Python client, used by web/tests/openai_client.rs.
+OPENAI_CLIENT = openai==3.54.0
 
 ## Build, fetch the model if missing, ingest Musterstadt (and the shared samples), serve on $(BIND).
 demo: build model ingest serve
@@ -26,9 +29,14 @@ ingest: build
 serve: build
 	$(ALLMENDE) serve --bind $(BIND)
 
-## All tests of the workspace (what CI runs, after fmt and clippy).
-test:
+## All tests of the workspace (what CI runs, after fmt and clippy). Tests with the real models
+## run when `data/models` has them (`make model`, and MODEL=qwen2.5-coder-0.5b-instruct-q4_k_m).
+test: test-deps
 	$(CARGO) test --workspace --locked
+
+test-deps:
+	@python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check $(OPENAI_CLIENT) \
+	  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(OPENAI_CLIENT)
 
 ## Formatting and lints, as in CI.
 check:
