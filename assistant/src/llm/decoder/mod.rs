@@ -21,7 +21,6 @@ pub(crate) use cache::{KvCache, PrefixCache};
 use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::{Embedding, Module};
 use candle_transformers::quantized_nn::RmsNorm;
-use candle_transformers::utils::repeat_kv;
 
 use candle_core::quantized::QMatMul;
 
@@ -166,16 +165,27 @@ impl Decoder {
         let v = split(v, kv_heads)?;
         let (k, v) = cache.append(index, k, v)?;
 
-        let k = repeat_kv(k, heads / kv_heads)?;
-        let v = repeat_kv(v, heads / kv_heads)?;
+        // Grouped-query attention without copying keys and values: the `n_rep` query heads
+        // that share a key/value head are stacked along the sequence axis, so one matmul per
+        // key/value head serves them all (candle's `repeat_kv` would copy the whole cache
+        // `n_rep` times per layer and token).
+        let n_rep = heads / kv_heads;
+        let total = k.dim(2)?;
+        let q = q.reshape((b, kv_heads, n_rep * seq_len, head_dim))?;
         let scores = (q.matmul(&k.t()?)? / (head_dim as f64).sqrt())?;
         let scores = match mask {
-            Some(mask) => scores.broadcast_add(mask)?,
+            Some(mask) => scores
+                .reshape((b, kv_heads, n_rep, seq_len, total))?
+                .broadcast_add(mask)?
+                .reshape((b, kv_heads, n_rep * seq_len, total))?,
             None => scores,
         };
         let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-        let y = weights.matmul(&v.contiguous()?)?;
-        let y = y.transpose(1, 2)?.reshape((b, seq_len, hidden))?;
+        let y = weights.matmul(&v)?;
+        let y = y
+            .reshape((b, heads, seq_len, head_dim))?
+            .transpose(1, 2)?
+            .reshape((b, seq_len, hidden))?;
         layer.wo.forward(&y)
     }
 }
