@@ -37,6 +37,12 @@ pub struct ServerConfig {
     pub bind: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Origins whose pages may call the APIs (CORS), e.g. `https://www.musterstadt.de`;
+    /// empty: same-origin only.
+    pub allowed_origins: Vec<String>,
+    /// Who may frame the widget (CSP `frame-ancestors` sources), e.g. `'self'` and the
+    /// municipality's site; empty: nobody.
+    pub frame_ancestors: Vec<String>,
 }
 
 /// `[model]`: which GGUF the assistant loads.
@@ -77,6 +83,8 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:8080".into(),
             max_body_bytes: 64 * 1024,
+            allowed_origins: Vec::new(),
+            frame_ancestors: vec!["'self'".into()],
         }
     }
 }
@@ -142,6 +150,7 @@ impl Config {
         if let Some(v) = var("ALLMENDE_SHARED_DIR") {
             self.datasets.shared_dir = v.into();
         }
+        crate::security::validate(&self.server)?;
         if self.server.max_body_bytes < 1024 {
             bail!("server.max_body_bytes must be at least 1024");
         }

@@ -7,5 +7,6 @@ pub mod ingest;
 pub mod metrics;
 pub mod output;
 pub mod routes;
+pub mod security;
 pub mod server;
 pub mod state;

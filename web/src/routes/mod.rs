@@ -25,6 +25,9 @@ pub struct RequestId(pub String);
 /// Builds the router.
 pub fn router(state: SharedState) -> Router {
     let max_body = state.config.server.max_body_bytes;
+    let [csp, nosniff, referrer, permissions] =
+        crate::security::header_layers(&state.config.server);
+    let cors = crate::security::cors_layer(&state.config.server);
     Router::new()
         .route("/", get(widget::index))
         .route("/widget.js", get(widget::script))
@@ -44,6 +47,11 @@ pub fn router(state: SharedState) -> Router {
             crate::metrics::track,
         ))
         .layer(middleware::from_fn(request_id))
+        .layer(cors)
+        .layer(csp)
+        .layer(nosniff)
+        .layer(referrer)
+        .layer(permissions)
         .with_state(state)
 }
 

@@ -4,15 +4,10 @@
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 
-/// The demo page.
+/// The demo page (its Content-Security-Policy comes from [`crate::security`], like every
+/// response's).
 pub async fn index() -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; frame-ancestors 'self'",
-        )],
-        Html(include_str!("../../static/index.html")),
-    )
+    Html(include_str!("../../static/index.html"))
 }
 
 /// The widget script.
