@@ -31,7 +31,11 @@
 //! ```
 
 pub mod analyzer;
+pub mod decompound;
+pub mod dense;
 pub mod error;
+pub mod eval;
+pub mod fusion;
 mod hits;
 mod index;
 pub mod ingest;

@@ -248,7 +248,8 @@ mod tests {
     fn query_has_three_clauses_per_term() {
         let (_, fields) = schema::build();
         assert!(build_query(&fields, &[]).is_none());
-        let q = build_query(&fields, &terms("Personalausweis beantragen")).unwrap();
+        // Two words that are neither compounds nor synonyms: two terms, three fields each.
+        let q = build_query(&fields, &terms("Hund anmelden")).unwrap();
         assert_eq!(q.clauses().len(), 6);
         let mut seen_fields = HashSet::new();
         q.query_terms(&mut |term, _| {

@@ -66,8 +66,8 @@ fn folding_and_stemming_match_spelling_variants() {
         ids(&hits)
     );
 
-    // "Hunde" matches the inflected "Hund"/"Hunde" in the body; compounds are not split yet,
-    // so the match comes from the body text, not from "Hundesteuer".
+    // "Hunde" matches the inflected "Hund"/"Hunde" in the body and the part "Hund" of the
+    // compounds "Hundesteuer" (title) and "Hundesteuermarke"; no other document has a dog.
     let hits = search(&index, "Hunde");
     assert_eq!(ids(&hits), vec!["hundesteuer"]);
     // Coordination: the passage with both terms beats the one with "anmelden" in its title.
@@ -154,7 +154,7 @@ fn snippets_are_safe_html() {
     let index = SearchIndex::in_memory().unwrap();
     let body = "Achtung <script>alert('x')</script> & Hundesteuer \"zahlen\".".to_string();
     index
-        .replace_source("x", &[batch(&[("evil", "service", "Steuer", None, body)])])
+        .replace_source("x", &[batch(&[("evil", "service", "Abgabe", None, body)])])
         .unwrap();
     let hits = search(&index, "Hundesteuer");
     assert_eq!(hits.len(), 1);
@@ -170,8 +170,16 @@ fn snippets_are_safe_html() {
         "plain snippet is unescaped text"
     );
 
-    // Title-only match: no fragment in the body, so the snippet is the passage start.
+    // A part of a compound marks the whole compound ("Steuer" in "Hundesteuer").
     let hits = search(&index, "Steuer");
+    assert!(
+        hits[0].snippet_html.contains("<mark>Hundesteuer</mark>"),
+        "{}",
+        hits[0].snippet_html
+    );
+
+    // Title-only match: no fragment in the body, so the snippet is the passage start.
+    let hits = search(&index, "Abgabe");
     assert_eq!(hits[0].snippet, hits[0].text);
     assert!(hits[0].snippet_html.starts_with("Achtung &lt;script&gt;"));
 }
@@ -428,4 +436,40 @@ fn citizen_words_find_official_services() {
         "personalausweis"
     );
     assert_eq!(ids(&search(&index, "Anwohnerparken"))[0], "bewohnerparken");
+}
+
+#[test]
+fn compound_parts_find_the_compound() {
+    let index = indexed();
+    // Title "Bewohnerparkausweis": each part finds it, and it ranks first.
+    for q in ["Parkausweis", "Bewohner", "Bewohnerparkausweis"] {
+        assert_eq!(ids(&search(&index, q))[0], "bewohnerparken", "{q}");
+    }
+    // "Hund" also matches the compound in the title "Hundesteuer".
+    let hits = search(&index, "Hund");
+    assert_eq!(ids(&hits), vec!["hundesteuer"]);
+    let hits = search(&index, "Steuer Hund");
+    assert_eq!(ids(&hits)[0], "hundesteuer", "{:?}", ids(&hits));
+    // A compound query finds documents that spell its parts separately or in other compounds.
+    let hits = search(&index, "Gewerbeanmeldungsformular");
+    assert_eq!(ids(&hits)[0], "gewerbe", "{:?}", ids(&hits));
+    // Highlighting marks the whole compound, not a fragment of it.
+    let hits = search(&index, "Steuer");
+    let hund = hits.iter().find(|h| h.doc_id == "hundesteuer").unwrap();
+    assert!(
+        hund.snippet_html.contains("<mark>Steuerverwaltung</mark>"),
+        "{}",
+        hund.snippet_html
+    );
+}
+
+#[test]
+fn compounds_are_split_in_persistent_indexes_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open_or_create(dir.path()).unwrap();
+    index.replace_source("stadt", &[batch(&corpus())]).unwrap();
+    drop(index);
+    let index = SearchIndex::open_or_create(dir.path()).unwrap();
+    assert_eq!(ids(&search(&index, "Parkausweis"))[0], "bewohnerparken");
+    assert_eq!(ids(&search(&index, "Sperrmülltermin"))[0], "sperrmuell");
 }

@@ -1,4 +1,5 @@
-//! The `allmende` command line: `serve`, `ingest`, `sql`, `ask`, `models`, `bench`.
+//! The `allmende` command line: `serve`, `ingest`, `sql`, `ask`, `models`, `bench` (`inference`,
+//! `search`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,7 @@ use bench_cmd::BenchFormat;
 use clap::{Parser, Subcommand};
 
 mod bench_cmd;
+mod bench_search;
 
 /// Allmende: open data, SQL and a grounded citizen assistant, on your own hardware.
 #[derive(Debug, Parser)]
@@ -91,6 +93,22 @@ enum BenchAction {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: BenchFormat,
+    },
+    /// Retrieval quality over the development set (success@1/5/10 and MRR per method, BM25
+    /// today; dense and hybrid once available) and query latency p50/p99.
+    Search {
+        /// Evaluation set (TOML, see datasets/search_eval.toml; default: the built-in one).
+        #[arg(long)]
+        set: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: bench_search::SearchBenchFormat,
+        /// Hits requested per question (metrics look at the first 10 at most).
+        #[arg(long, default_value_t = 10)]
+        k: usize,
+        /// List the questions without a relevant hit and what came instead.
+        #[arg(short, long)]
+        verbose: bool,
     },
 }
 
@@ -226,6 +244,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await??;
             print!("{report}");
+        }
+        Command::Bench {
+            action:
+                BenchAction::Search {
+                    set,
+                    format,
+                    k,
+                    verbose,
+                },
+        } => {
+            let args = bench_search::SearchBenchArgs {
+                set,
+                format,
+                k,
+                verbose,
+            };
+            print!("{}", bench_search::run(&config, args).await?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -50,15 +50,16 @@ async fn ask(model: &std::path::Path, message: &str, extra: Value) -> Value {
     body
 }
 
-/// Generated, cites `expected_page`, uses every citation it lists, leaks no prompt.
+/// Generated, cites a page whose URL contains `expected_page`, uses every citation it lists,
+/// leaks no prompt.
 fn assert_grounded(body: &Value, expected_page: &str) {
     assert_eq!(body["mode"]["kind"], "generated", "{body}");
     let answer = body["answer"].as_str().unwrap();
     let citations = body["citations"].as_array().unwrap();
     assert!(
-        citations.iter().any(|c| c["url"]
-            .as_str()
-            .is_some_and(|u| u.ends_with(expected_page))),
+        citations
+            .iter()
+            .any(|c| c["url"].as_str().is_some_and(|u| u.contains(expected_page))),
         "{expected_page} not cited: {body}"
     );
     for (i, c) in citations.iter().enumerate() {
@@ -93,8 +94,9 @@ async fn readme_questions(name: &str) {
     assert_grounded(&body, "/leistungen/wohnsitz-ummelden");
     assert_eq!(body["language"], "de");
 
+    // Any of the ID-card pages (regular, provisional, for children) states a fee.
     let body = ask(&model, "Was kostet ein Personalausweis?", json!({})).await;
-    assert_grounded(&body, "/leistungen/personalausweis-beantragen");
+    assert_grounded(&body, "personalausweis");
 
     let body = ask(
         &model,

