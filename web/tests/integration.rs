@@ -310,12 +310,7 @@ async fn readyz_reports_tables_and_passages() {
 
 #[tokio::test]
 async fn chat_with_a_real_gguf_model_is_generated_and_cited() {
-    let model_dir = tempfile::tempdir().unwrap();
-    let path = model_dir.path().join("tiny.gguf");
-    allmende_assistant::llm::write_tiny_qwen2_gguf(&path, 7).unwrap();
-    let mut config = test_config(data_dir());
-    config.model.name = path.display().to_string();
-    config.assistant.max_tokens = 8;
+    let (_model_dir, config) = common::tiny_model_config(8);
     let (status, body) = send(
         app_with(config).await,
         post_json(

@@ -7,7 +7,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{app, app_with, data_dir, post_json, send, send_raw, test_config};
+use common::{app, app_with, post_json, send, send_raw};
 use serde_json::{Value, json};
 
 const QUESTION: &str = "Wie melde ich meinen Wohnsitz um?";
@@ -229,12 +229,7 @@ async fn metrics_count_requests_by_route_template_never_by_raw_path() {
 
 #[tokio::test]
 async fn tiny_gguf_model_streams_generated_chunks() {
-    let model_dir = tempfile::tempdir().unwrap();
-    let path = model_dir.path().join("tiny.gguf");
-    allmende_assistant::llm::write_tiny_qwen2_gguf(&path, 7).unwrap();
-    let mut config = test_config(data_dir());
-    config.model.name = path.display().to_string();
-    config.assistant.max_tokens = 8;
+    let (_model_dir, config) = common::tiny_model_config(8);
     let app = app_with(config).await;
     let (_, models) = send(app.clone(), get("/v1/models")).await;
     let model = models["data"][0]["id"].as_str().unwrap().to_string();

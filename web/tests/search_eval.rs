@@ -28,15 +28,7 @@ fn config() -> allmende_web::config::Config {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let tmp = DIR.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let config = with_shared(common::test_config(tmp.path()));
-        let report = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(allmende_web::ingest::run(&config))
-                .expect("ingest")
-        })
-        .join()
-        .expect("ingest thread");
-        assert_eq!(report.failures(), 0, "{}", report.render());
+        common::ingest_blocking(with_shared(common::test_config(tmp.path())));
         tmp
     });
     with_shared(common::test_config(tmp.path()))

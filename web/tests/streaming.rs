@@ -6,7 +6,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use common::{app, app_with, data_dir, post_json, send_raw, test_config};
+use common::{app, app_with, post_json, send_raw};
 use serde_json::{Value, json};
 
 /// The `(event, data)` pairs of an SSE body; comments (keep-alives) are skipped.
@@ -144,12 +144,7 @@ async fn invalid_messages_get_json_errors_before_any_stream() {
 
 #[tokio::test]
 async fn tiny_gguf_model_streams_generated_tokens() {
-    let model_dir = tempfile::tempdir().unwrap();
-    let path = model_dir.path().join("tiny.gguf");
-    allmende_assistant::llm::write_tiny_qwen2_gguf(&path, 7).unwrap();
-    let mut config = test_config(data_dir());
-    config.model.name = path.display().to_string();
-    config.assistant.max_tokens = 8;
+    let (_model_dir, config) = common::tiny_model_config(8);
     let (status, content_type, body) = send_raw(
         app_with(config).await,
         post_json(

@@ -118,10 +118,19 @@ pub fn check_question(question: &str, contact: &str) -> Option<Refusal> {
 
 /// Classifies a generated answer; `None` means it may be shown.
 pub fn classify_answer(answer: &str) -> Option<Verdict> {
-    let n = Normalized::new(answer);
-    if let Some(rule) =
-        leak::prompt_leak(&n).or_else(|| injection::detect(&n, injection::Context::Answer))
-    {
+    classify_text(answer, injection::Context::Answer, true)
+}
+
+/// Instructions (injection, template tokens, and for answers an echoed prompt) first, then
+/// personal data.
+fn classify_text(text: &str, context: injection::Context, prompt_echo: bool) -> Option<Verdict> {
+    let n = Normalized::new(text);
+    let echoed = if prompt_echo {
+        leak::prompt_leak(&n)
+    } else {
+        None
+    };
+    if let Some(rule) = echoed.or_else(|| injection::detect(&n, context)) {
         return Some(Verdict {
             reason: RefusalReason::PromptInjection,
             rule,
@@ -148,17 +157,7 @@ pub fn check_answer(answer: &str, contact: &str) -> Option<Refusal> {
 /// Screens a retrieved passage: `Some` when it carries instructions (injection, template
 /// tokens) or personal data and must not reach the prompt or an extractive answer.
 pub fn check_passage(text: &str) -> Option<Verdict> {
-    let n = Normalized::new(text);
-    if let Some(rule) = injection::detect(&n, injection::Context::Passage) {
-        return Some(Verdict {
-            reason: RefusalReason::PromptInjection,
-            rule,
-        });
-    }
-    leak::personal_data(&n).map(|rule| Verdict {
-        reason: RefusalReason::LeakedData,
-        rule,
-    })
+    classify_text(text, injection::Context::Passage, false)
 }
 
 /// Drops the hits whose title or text fails [`check_passage`] (logged as warnings) and returns

@@ -20,19 +20,36 @@ pub fn data_dir() -> &'static PathBuf {
     &DIR.get_or_init(|| {
         let tmp = tempfile::tempdir().expect("tempdir");
         let path = tmp.path().to_path_buf();
-        let config = test_config(&path);
-        // Its own thread and runtime: the first caller may already be inside a tokio runtime.
-        let report = std::thread::spawn(move || {
-            let rt = tokio::runtime::Runtime::new().expect("runtime");
-            rt.block_on(allmende_web::ingest::run(&config))
-                .expect("ingest")
-        })
-        .join()
-        .expect("ingest thread");
-        assert_eq!(report.failures(), 0, "{}", report.render());
+        ingest_blocking(test_config(&path));
         (tmp, path)
     })
     .1
+}
+
+/// Runs `allmende ingest` for `config` on its own thread and runtime (the caller may already be
+/// inside a tokio runtime) and fails the test on any source failure.
+pub fn ingest_blocking(config: Config) {
+    let report = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(allmende_web::ingest::run(&config))
+            .expect("ingest")
+    })
+    .join()
+    .expect("ingest thread");
+    assert_eq!(report.failures(), 0, "{}", report.render());
+}
+
+/// The test configuration with a tiny random-weight GGUF model (real format, real code path)
+/// that writes at most `max_tokens` tokens. Keep the directory alive while the app runs.
+#[allow(dead_code)] // not every test binary uses every helper
+pub fn tiny_model_config(max_tokens: usize) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("tiny.gguf");
+    allmende_assistant::llm::write_tiny_qwen2_gguf(&path, 7).expect("tiny model");
+    let mut config = test_config(data_dir());
+    config.model.name = path.display().to_string();
+    config.assistant.max_tokens = max_tokens;
+    (dir, config)
 }
 
 /// Extractive mode over the built-in Musterstadt only (no dependency on shared sample data).
