@@ -18,8 +18,8 @@ use allmende_assistant::answer::{Answer, AnswerRequest, AnswerStyle, Language};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -215,13 +215,5 @@ fn stream_answer(state: SharedState, request: AnswerRequest, id: String) -> Resp
             .await
             .map(|event| (Ok::<_, Infallible>(event), rx))
     });
-    let mut response = Sse::new(events)
-        .keep_alive(KeepAlive::default())
-        .into_response();
-    // Reverse proxies (nginx) must pass the events on as they come.
-    response.headers_mut().insert(
-        HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    response
+    super::event_stream(events)
 }

@@ -18,6 +18,24 @@ use axum::routing::{get, post};
 use crate::api_error::ApiError;
 use crate::state::SharedState;
 
+/// A Server-Sent Events response with keep-alive comments that reverse proxies (nginx) pass on
+/// as the events come (`x-accel-buffering: no`).
+pub(crate) fn event_stream<S>(events: S) -> Response
+where
+    S: futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>
+        + Send
+        + 'static,
+{
+    let mut response = axum::response::sse::Sse::new(events)
+        .keep_alive(axum::response::sse::KeepAlive::default())
+        .into_response();
+    response.headers_mut().insert(
+        axum::http::HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    response
+}
+
 /// The id of one request, echoed in the `x-request-id` header and in error bodies.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

@@ -32,8 +32,7 @@ use allmende_assistant::answer::{Answer, AnswerRequest};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, State};
-use axum::http::{HeaderName, HeaderValue};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::sse::Event;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -194,15 +193,7 @@ async fn stream(
     let events = futures::stream::iter([role])
         .chain(events)
         .map(Ok::<_, Infallible>);
-    let mut response = Sse::new(events)
-        .keep_alive(KeepAlive::default())
-        .into_response();
-    // Reverse proxies (nginx) must pass the chunks on as they come.
-    response.headers_mut().insert(
-        HeaderName::from_static("x-accel-buffering"),
-        HeaderValue::from_static("no"),
-    );
-    Ok(response)
+    Ok(super::event_stream(events))
 }
 
 /// An unnamed SSE event with a JSON payload (`to_string` never contains a newline).
