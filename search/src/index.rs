@@ -205,6 +205,53 @@ impl SearchIndex {
     pub fn num_passages(&self) -> Result<u64> {
         Ok(self.reader.searcher().num_docs())
     }
+
+    /// Every passage of `source` as indexed (title, teaser and body text), ordered by passage
+    /// id: the input for dense vectors, which must describe exactly what BM25 searches.
+    pub fn passages(&self, source: &str) -> Result<Vec<StoredPassage>> {
+        use tantivy::collector::DocSetCollector;
+        use tantivy::schema::Value;
+        let searcher = self.reader.searcher();
+        let query = tantivy::query::TermQuery::new(
+            Term::from_field_text(self.fields.source, source),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        let text = |doc: &TantivyDocument, field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let mut out = Vec::new();
+        for address in searcher.search(&query, &DocSetCollector)? {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let f = &self.fields;
+            out.push(StoredPassage {
+                doc_id: text(&doc, f.doc_id),
+                passage_id: text(&doc, f.passage_id),
+                title: text(&doc, f.title),
+                teaser: text(&doc, f.teaser),
+                text: text(&doc, f.body),
+            });
+        }
+        out.sort_by(|a, b| a.passage_id.cmp(&b.passage_id));
+        Ok(out)
+    }
+}
+
+/// One indexed passage as stored (see [`SearchIndex::passages`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPassage {
+    /// The document's id.
+    pub doc_id: String,
+    /// `"{doc_id}#{n}"`.
+    pub passage_id: String,
+    /// Document title (repeated on every passage).
+    pub title: String,
+    /// Document teaser (repeated on every passage).
+    pub teaser: String,
+    /// The passage's body text.
+    pub text: String,
 }
 
 #[cfg(test)]
@@ -268,6 +315,29 @@ mod tests {
         assert!(index.replace_source("s", &[bad]).is_err());
         assert_eq!(index.num_passages().unwrap(), 1);
         assert!(format!("{index:?}").contains("passages: 1"));
+    }
+
+    #[test]
+    fn passages_of_a_source_are_listed_in_id_order() {
+        let index = SearchIndex::in_memory().unwrap();
+        index
+            .replace_source(
+                "a",
+                &[batch(&[
+                    ("d2", "Zwei", "Text zwei."),
+                    ("d1", "Eins", "Text eins."),
+                ])],
+            )
+            .unwrap();
+        index
+            .replace_source("b", &[batch(&[("x", "Andere", "Quelle.")])])
+            .unwrap();
+        let passages = index.passages("a").unwrap();
+        let ids: Vec<&str> = passages.iter().map(|p| p.passage_id.as_str()).collect();
+        assert_eq!(ids, ["d1#0", "d2#0"]);
+        assert_eq!(passages[0].title, "Eins");
+        assert_eq!(passages[0].text, "Text eins.");
+        assert!(index.passages("nope").unwrap().is_empty());
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub mod query;
 pub mod schema;
 
 pub use error::{Error, Result};
-pub use index::SearchIndex;
+pub use index::{SearchIndex, StoredPassage};
 
 /// Queries longer than this many characters are rejected with [`Error::QueryTooLong`].
 pub const MAX_QUERY_CHARS: usize = 1000;

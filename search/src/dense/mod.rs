@@ -11,6 +11,7 @@
 //! multilingual-e5 was trained); the score of a passage is the dot product of the two unit
 //! vectors, i.e. the cosine similarity.
 
+pub mod documents;
 pub mod encoder;
 pub mod format;
 pub mod store;
@@ -18,6 +19,7 @@ pub mod tokenizer;
 
 use std::path::PathBuf;
 
+pub use documents::{DenseDocuments, hybrid};
 pub use encoder::Encoder;
 pub use format::E5File;
 pub use store::DenseIndex;
