@@ -177,3 +177,66 @@ async fn bm25_stays_above_the_measured_floor() {
     assert!(report.success_at(10).unwrap() >= 0.70, "{report:#?}");
     assert!(report.mrr >= 0.58, "{report:#?}");
 }
+
+/// Success@k of one method in the JSON output of `allmende bench search`.
+fn success_at(methods: &[serde_json::Value], method: &str, k: u64) -> f64 {
+    let row = methods
+        .iter()
+        .find(|m| m["method"] == method)
+        .unwrap_or_else(|| panic!("no {method} row"));
+    assert_eq!(row["available"], true, "{row}");
+    row["report"]["recall_at"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == k)
+        .and_then(|pair| pair[1].as_f64())
+        .unwrap_or_else(|| panic!("no R@{k} for {method}: {row}"))
+}
+
+/// The whole command, end to end, with the real multilingual-e5-small encoder (when pulled):
+/// dense and hybrid rows are measured, and hybrid retrieval finds a relevant document in the
+/// first five for at least 90 % of the questions (the Search issue's target), at least as
+/// often as BM25 alone.
+#[test]
+fn hybrid_retrieval_meets_the_recall_target() {
+    let encoder = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/models")
+        .join(allmende_search::dense::MODEL_FILE_NAME);
+    if !encoder.exists() {
+        eprintln!(
+            "skipping: {} not present (`allmende models pull multilingual-e5-small-q4`)",
+            encoder.display()
+        );
+        return;
+    }
+    let config = config();
+    let models = config.models_dir();
+    std::fs::create_dir_all(&models).unwrap();
+    let target = models.join(allmende_search::dense::MODEL_FILE_NAME);
+    if !target.exists() {
+        std::fs::copy(&encoder, &target).unwrap();
+    }
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_allmende"));
+    command
+        .args(["--data-dir"])
+        .arg(&config.data_dir)
+        .args(["bench", "search", "--format", "json"]);
+    command.env("ALLMENDE_SHARED_DIR", &config.datasets.shared_dir);
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let methods = report["methods"].as_array().unwrap();
+    let (bm25, dense, hybrid) = (
+        success_at(methods, "bm25", 5),
+        success_at(methods, "dense", 5),
+        success_at(methods, "hybrid", 5),
+    );
+    eprintln!("R@5: bm25 {bm25:.3}, dense {dense:.3}, hybrid {hybrid:.3}");
+    assert!(hybrid >= 0.9, "hybrid R@5 {hybrid:.3} < 0.9");
+    assert!(hybrid >= bm25, "hybrid {hybrid:.3} below bm25 {bm25:.3}");
+}
