@@ -10,8 +10,11 @@ ALLMENDE = target/debug/allmende --data-dir $(DATA_DIR) --model $(MODEL)
 
 .PHONY: demo test test-deps build model ingest serve check
 
-# The official OpenAI Python client, used by web/tests/openai_client.rs.
+# The official OpenAI Python client, used by web/tests/openai_client.rs, and schemathesis,
+# which web/tests/openapi.rs runs against a live server with /openapi.json.
 OPENAI_CLIENT = openai==3.54.0
+SCHEMATHESIS = schemathesis==4.32.5
+PIP_INSTALL = python3 -m pip install --quiet --disable-pip-version-check
 
 ## Build, fetch the model if missing, ingest Musterstadt (and the shared samples), serve on $(BIND).
 demo: build model ingest serve
@@ -19,9 +22,14 @@ demo: build model ingest serve
 build:
 	$(CARGO) build --locked -p allmende-web
 
+# The language model, and the e5 sentence encoder behind hybrid retrieval and /v1/embeddings.
+ENCODER ?= multilingual-e5-small-q4
+
 model: build
 	@if [ "$(MODEL)" = "none" ]; then echo "no model: extractive answers"; \
 	else $(ALLMENDE) models verify $(MODEL) 2>/dev/null || $(ALLMENDE) models pull $(MODEL); fi
+	@if [ "$(ENCODER)" = "none" ]; then echo "no encoder: BM25 retrieval only"; \
+	else $(ALLMENDE) models verify $(ENCODER) 2>/dev/null || $(ALLMENDE) models pull $(ENCODER); fi
 
 ingest: build
 	$(ALLMENDE) ingest
@@ -35,8 +43,10 @@ test: test-deps
 	$(CARGO) test --workspace --locked
 
 test-deps:
-	@python3 -c "import openai" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check $(OPENAI_CLIENT) \
-	  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(OPENAI_CLIENT)
+	@python3 -c "import openai" 2>/dev/null || $(PIP_INSTALL) $(OPENAI_CLIENT) \
+	  || $(PIP_INSTALL) --break-system-packages $(OPENAI_CLIENT)
+	@python3 -c "import schemathesis" 2>/dev/null || $(PIP_INSTALL) $(SCHEMATHESIS) \
+	  || $(PIP_INSTALL) --break-system-packages $(SCHEMATHESIS)
 
 ## Formatting and lints, as in CI.
 check:

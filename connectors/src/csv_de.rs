@@ -1,16 +1,15 @@
 //! German CSV: encoding detection (UTF-8 with or without BOM, else Windows-1252), separator
 //! detection (`;`, `,`, tab), German numbers and dates, null placeholders, per-column type
-//! inference, SQL-friendly column names, and a quarantine for rows with the wrong field count.
+//! inference (see [`crate::typed`]; declared types override it), SQL-friendly column names, and a
+//! quarantine for rows with the wrong field count or cells that miss their declared type.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use arrow::array::{ArrayRef, Date32Array, Float64Array, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
 
-use crate::german::{self, InferredType};
+use crate::options::ColumnType;
 use crate::provenance::QuarantinedRow;
+use crate::typed::{self, Cell, RawRow, Typing};
 use crate::{Error, Result};
 
 /// A parsed CSV file: one batch plus the rows that could not be loaded.
@@ -45,8 +44,18 @@ pub fn detect_separator(text: &str) -> u8 {
         .unwrap_or(b';')
 }
 
-/// Parses German CSV bytes. `origin` names the file in error messages.
+/// Parses German CSV bytes with inferred column types. `origin` names the file in errors.
 pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
+    parse_with(bytes, origin, &BTreeMap::new())
+}
+
+/// Parses German CSV bytes; columns named in `declared` get that type (rows whose cells do
+/// not fit go to quarantine), the others are inferred.
+pub fn parse_with(
+    bytes: &[u8],
+    origin: &str,
+    declared: &BTreeMap<String, ColumnType>,
+) -> Result<ParsedCsv> {
     let text = decode(bytes);
     let separator = detect_separator(&text);
     let mut reader = csv::ReaderBuilder::new()
@@ -73,10 +82,10 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
             Some(Ok(r)) => break r,
         }
     };
-    let names = column_names(header.iter());
+    let names = typed::column_names(header.iter());
     let width = names.len();
     let sep_char = separator as char;
-    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut rows: Vec<RawRow> = Vec::new();
     let mut quarantine = Vec::new();
     let mut rows_read = 0;
     let mut lines = LineCounter::new(&text);
@@ -99,11 +108,11 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
         }
         rows_read += 1;
         let line = record.position().map_or(0, |p| lines.line_at(p.byte()));
+        let raw = record
+            .iter()
+            .collect::<Vec<_>>()
+            .join(&sep_char.to_string());
         if record.len() != width {
-            let raw = record
-                .iter()
-                .collect::<Vec<_>>()
-                .join(&sep_char.to_string());
             quarantine.push(QuarantinedRow {
                 line,
                 reason: format!(
@@ -114,9 +123,22 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
             });
             continue;
         }
-        rows.push(record.iter().map(|f| f.trim().to_string()).collect());
+        rows.push(RawRow {
+            line,
+            cells: record
+                .iter()
+                .map(|f| Cell::Text(f.trim().to_string()))
+                .collect(),
+            raw,
+        });
     }
-    let batch = build_batch(&names, &rows)?;
+    let typing = Typing {
+        declared,
+        german_text: true,
+    };
+    let (batch, rejected) = typed::build(&names, rows, typing)?;
+    quarantine.extend(rejected);
+    quarantine.sort_by_key(|q| q.line);
     Ok(ParsedCsv {
         batch,
         quarantine,
@@ -126,14 +148,14 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<ParsedCsv> {
 }
 
 /// Maps byte offsets to 1-based line numbers, for offsets that only ever grow.
-struct LineCounter<'a> {
+pub(crate) struct LineCounter<'a> {
     text: &'a [u8],
     offset: usize,
     line: u64,
 }
 
 impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(crate) fn new(text: &'a str) -> Self {
         Self {
             text: text.as_bytes(),
             offset: 0,
@@ -143,7 +165,7 @@ impl<'a> LineCounter<'a> {
 
     /// The csv crate reports a CRLF record's start at the `\n` that ends the previous line, so
     /// the byte at `byte` itself is counted too.
-    fn line_at(&mut self, byte: u64) -> u64 {
+    pub(crate) fn line_at(&mut self, byte: u64) -> u64 {
         let target = (byte as usize + 1).min(self.text.len());
         if target > self.offset {
             self.line += self.text[self.offset..target]
@@ -156,89 +178,11 @@ impl<'a> LineCounter<'a> {
     }
 }
 
-/// SQL-friendly, unique column names; empty headers become `column_<n>`.
-fn column_names<'a>(headers: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for (i, h) in headers.enumerate() {
-        let mut name = german::sql_identifier(h);
-        if name.is_empty() {
-            name = format!("column_{}", i + 1);
-        }
-        let base = name.clone();
-        let mut n = 2;
-        while names.contains(&name) {
-            name = format!("{base}_{n}");
-            n += 1;
-        }
-        names.push(name);
-    }
-    names
-}
-
-fn build_batch(names: &[String], rows: &[Vec<String>]) -> Result<RecordBatch> {
-    let mut fields = Vec::with_capacity(names.len());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        let cells = || rows.iter().map(move |r| r[i].as_str());
-        let style = german::detect_style(cells());
-        let (data_type, array): (DataType, ArrayRef) = match german::infer(cells(), style) {
-            InferredType::Int => (
-                DataType::Int64,
-                Arc::new(Int64Array::from(convert(rows, i, |c| {
-                    german::parse_int_styled(c, style)
-                }))),
-            ),
-            InferredType::Float => (
-                DataType::Float64,
-                Arc::new(Float64Array::from(convert(rows, i, |c| {
-                    german::parse_float_styled(c, style)
-                }))),
-            ),
-            InferredType::Date => {
-                let days = |c: &str| german::parse_date(c).map(days_since_epoch);
-                (
-                    DataType::Date32,
-                    Arc::new(Date32Array::from(convert(rows, i, days))),
-                )
-            }
-            InferredType::Text => {
-                let values: Vec<Option<&str>> =
-                    cells().map(|c| (!c.is_empty()).then_some(c)).collect();
-                (DataType::Utf8, Arc::new(StringArray::from(values)))
-            }
-        };
-        fields.push(Field::new(name, data_type, true));
-        columns.push(array);
-    }
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
-}
-
-/// Converts column `i` with `parse`; null placeholders become nulls. Inference guarantees that
-/// every other cell parses.
-fn convert<T>(rows: &[Vec<String>], i: usize, parse: impl Fn(&str) -> Option<T>) -> Vec<Option<T>> {
-    rows.iter()
-        .map(|r| {
-            if german::is_null(&r[i]) {
-                None
-            } else {
-                parse(&r[i])
-            }
-        })
-        .collect()
-}
-
-fn days_since_epoch(date: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch");
-    (date - epoch).num_days() as i32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::Array;
+    use arrow::array::{Array, Float64Array, Int64Array, StringArray};
+    use arrow::datatypes::DataType;
 
     #[test]
     fn parses_german_csv_with_bom_and_quarantines_bad_rows() {

@@ -2,22 +2,36 @@
 //! snapshots with provenance.
 //!
 //! This is the only crate that reads data from the outside world; everything downstream reads
-//! Arrow. Formats: German CSV ([`csv_de`]), service catalogues in JSON ([`service_json`]).
-//! A [`SourceSpec`] names a file, its format, licence and whether it holds personal data;
-//! [`load`] parses it, [`SnapshotStore`] writes it atomically. Bad rows never vanish: they
-//! are kept in a quarantine with line number and reason.
+//! Arrow. Formats: German CSV ([`csv_de`]), GENESIS statistics tables ([`genesis`]), JSON and
+//! NDJSON ([`json_table`]), Parquet ([`parquet_in`]), XLSX ([`xlsx`]), GeoJSON ([`geojson`],
+//! reprojected with [`crs`]), service catalogues in JSON ([`service_json`]). Cells become typed
+//! columns in [`typed`]. A [`SourceSpec`] names a file, its format and [`SourceOptions`],
+//! licence and whether it holds personal data; [`load`] parses it, [`SnapshotStore`] writes it
+//! atomically. Bad rows never vanish: they are kept in a quarantine with line (or record,
+//! feature, sheet row) number and reason.
 
+pub mod coordinates;
+pub mod crs;
 pub mod csv_de;
 pub mod error;
+pub mod genesis;
+pub mod geojson;
+pub mod geometry;
 pub mod german;
 pub mod html;
+pub mod json_table;
+pub mod options;
+pub mod parquet_in;
 pub mod provenance;
 pub mod service_json;
 pub mod snapshot;
 pub mod source;
 pub mod table;
+pub mod typed;
+pub mod xlsx;
 
 pub use error::{Error, Result};
+pub use options::{ColumnType, CoordinateColumns, NestedMode, SourceOptions};
 pub use provenance::{Provenance, QuarantinedRow, TableName};
 pub use snapshot::{Snapshot, SnapshotStore, WriteOutcome};
-pub use source::{Connector, Format, LoadedTable, Parsed, SourceSpec, load};
+pub use source::{Configured, Connector, Format, LoadedTable, Parsed, SourceSpec, load};

@@ -63,6 +63,10 @@ pub struct Provenance {
     pub rows_quarantined: usize,
     /// True for register tables holding personal data (aggregate-only, never indexed).
     pub personal: bool,
+    /// What the file said besides its rows: titles and footnotes of statistics tables, the
+    /// coordinate system, upstream metadata. Older snapshots have none.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Hex SHA-256 of raw bytes.

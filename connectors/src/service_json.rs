@@ -103,6 +103,7 @@ fn collect(
         batch: table.finish()?,
         quarantine,
         rows_read: items.len(),
+        notes: Vec::new(),
     })
 }
 

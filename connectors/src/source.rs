@@ -1,21 +1,38 @@
 //! Source specifications (what to read, from where, under which licence) and the [`Connector`]
 //! trait that every format implements. A spec comes from the dataset manifest or from the
-//! `[[sources]]` of `allmende.toml`.
+//! `[[sources]]` of `allmende.toml`; its `options` table configures the format (see
+//! [`SourceOptions`]).
 
 use std::path::PathBuf;
 
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
+use crate::options::SourceOptions;
 use crate::provenance::{Provenance, QuarantinedRow, TableName, sha256_hex};
-use crate::{Error, Result, csv_de, service_json};
+use crate::{
+    Error, Result, coordinates, csv_de, genesis, geojson, json_table, parquet_in, service_json,
+    xlsx,
+};
 
-/// The file formats the foundation connectors understand.
+/// The file formats the connectors understand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     /// German-formatted CSV (see [`crate::csv_de`]).
     Csv,
+    /// A GENESIS statistics table: titles, multi-row header, footnotes (see [`crate::genesis`]).
+    Genesis,
+    /// A JSON array of objects (see [`crate::json_table`]).
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet, read through (see [`crate::parquet_in`]).
+    Parquet,
+    /// An Excel workbook (see [`crate::xlsx`]).
+    Xlsx,
+    /// GeoJSON, reprojected to WGS84 (see [`crate::geojson`]).
+    Geojson,
     /// Musterstadt `leistungen.json`.
     MusterstadtServices,
     /// Musterstadt `dienststellen.json`.
@@ -46,6 +63,9 @@ pub struct SourceSpec {
     /// licence, attribution, kind`); absent for tables that are not documents.
     #[serde(default)]
     pub documents_sql: Option<String>,
+    /// Format options: declared column types, sheet, header row, JSON records, CRS, ...
+    #[serde(default)]
+    pub options: SourceOptions,
 }
 
 impl SourceSpec {
@@ -64,6 +84,8 @@ pub struct Parsed {
     pub quarantine: Vec<QuarantinedRow>,
     /// Records read from the file.
     pub rows_read: usize,
+    /// What the file said besides its rows (titles, footnotes, CRS, upstream metadata).
+    pub notes: Vec<String>,
 }
 
 /// A loaded table: its rows, its rejects and its provenance.
@@ -77,23 +99,68 @@ pub struct LoadedTable {
     pub provenance: Provenance,
 }
 
-/// A data source that can be read into an Arrow table.
+/// A data source that can be read into an Arrow table: one implementation per format, with
+/// the schema either declared (service catalogues, `options.columns`) or inferred.
 pub trait Connector {
-    /// Parses raw bytes read from `origin`.
+    /// Parses raw bytes read from `origin`; rows that cannot be loaded go to the quarantine.
     fn parse(&self, bytes: &[u8], origin: &str) -> Result<Parsed>;
 }
 
-impl Connector for Format {
+/// A format with its options: the connector a [`SourceSpec`] describes.
+#[derive(Debug, Clone, Copy)]
+pub struct Configured<'a> {
+    /// The format.
+    pub format: Format,
+    /// Its options.
+    pub options: &'a SourceOptions,
+}
+
+impl Connector for Configured<'_> {
     fn parse(&self, bytes: &[u8], origin: &str) -> Result<Parsed> {
-        match self {
-            Format::Csv => csv_de::parse(bytes, origin).map(|p| Parsed {
+        let o = self.options;
+        let mut parsed = match self.format {
+            Format::Csv => csv_de::parse_with(bytes, origin, &o.columns).map(|p| Parsed {
                 batch: p.batch,
                 quarantine: p.quarantine,
                 rows_read: p.rows_read,
+                notes: Vec::new(),
             }),
+            Format::Genesis => genesis::parse(bytes, origin, o),
+            Format::Json => json_table::parse_json(bytes, origin, o),
+            Format::Ndjson => json_table::parse_ndjson(bytes, origin, o),
+            Format::Parquet => parquet_in::parse(bytes, origin, o),
+            Format::Xlsx => xlsx::parse(bytes, origin, o),
+            Format::Geojson => geojson::parse(bytes, origin, o),
             Format::MusterstadtServices => service_json::parse_musterstadt_services(bytes, origin),
             Format::MusterstadtOffices => service_json::parse_musterstadt_offices(bytes, origin),
             Format::MuenchenServices => service_json::parse_muenchen_services(bytes, origin),
+        }?;
+        if let Some(columns) = &o.coordinates {
+            let (batch, notes) = coordinates::add_lon_lat(&parsed.batch, columns)?;
+            parsed.batch = batch;
+            parsed.notes.extend(notes);
+        }
+        Ok(parsed)
+    }
+}
+
+/// A format with default options.
+impl Connector for Format {
+    fn parse(&self, bytes: &[u8], origin: &str) -> Result<Parsed> {
+        Configured {
+            format: *self,
+            options: &SourceOptions::default(),
+        }
+        .parse(bytes, origin)
+    }
+}
+
+impl SourceSpec {
+    /// The connector this spec describes.
+    pub fn connector(&self) -> Configured<'_> {
+        Configured {
+            format: self.format,
+            options: &self.options,
         }
     }
 }
@@ -103,7 +170,7 @@ pub fn load(spec: &SourceSpec) -> Result<LoadedTable> {
     let table = spec.table_name()?;
     let bytes = std::fs::read(&spec.path).map_err(|e| Error::io(&spec.path, e))?;
     let origin = spec.path.display().to_string();
-    let parsed = spec.format.parse(&bytes, &origin)?;
+    let parsed = spec.connector().parse(&bytes, &origin)?;
     tracing::info!(
         table = %table,
         rows = parsed.batch.num_rows(),
@@ -121,6 +188,7 @@ pub fn load(spec: &SourceSpec) -> Result<LoadedTable> {
         rows_loaded: parsed.batch.num_rows(),
         rows_quarantined: parsed.quarantine.len(),
         personal: spec.personal,
+        notes: parsed.notes,
     };
     Ok(LoadedTable {
         batch: parsed.batch,

@@ -32,6 +32,7 @@ fn spec(source: &str, table: &str, format: Format, path: PathBuf) -> SourceSpec 
         attribution: "test".into(),
         personal: false,
         documents_sql: None,
+        options: Default::default(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The SQL engine: one DataFusion [`SessionContext`] over all snapshots, each registered as
 //! `<source>.<table>`, plus `allmende.catalog` listing their provenance. Every statement is
-//! planned read-only, checked by the [`PrivacyPolicy`], run under a timeout and cut at a maximum
-//! number of rows.
+//! planned read-only, analyzed, checked and rewritten by the [`PrivacyPolicy`] for the caller's
+//! [`Role`], run under a timeout and cut at a maximum number of rows.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +16,8 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use crate::privacy::PrivacyPolicy;
-use crate::{Error, Result};
+use crate::privacy::{DEFAULT_MIN_GROUP_SIZE, PrivacyPolicy, Role};
+use crate::{Error, GuardedPlan, Result};
 
 /// The `[query]` section of `allmende.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +27,15 @@ pub struct QueryConfig {
     pub max_rows: usize,
     /// Seconds after which a query is cancelled.
     pub timeout_seconds: u64,
+    /// Smallest number of persons behind any published aggregate of a register table; smaller
+    /// groups are left out of the result (at least 2; default 5).
+    pub min_group_size: usize,
+    /// Extra direct identifiers of personal tables, beyond the built-in list: `column` (every
+    /// personal table) or `source.table.column`. They may never appear in a query.
+    pub identifier_columns: Vec<String>,
+    /// The role of callers without an identity (`QueryEngine::sql`): `public` (default,
+    /// no register access), `analyst` or `admin` (aggregates only).
+    pub default_role: Role,
 }
 
 impl Default for QueryConfig {
@@ -34,6 +43,9 @@ impl Default for QueryConfig {
         Self {
             max_rows: 10_000,
             timeout_seconds: 30,
+            min_group_size: DEFAULT_MIN_GROUP_SIZE,
+            identifier_columns: Vec::new(),
+            default_role: Role::Public,
         }
     }
 }
@@ -88,12 +100,14 @@ impl QueryEngine {
         }
         catalog.register_schema("allmende", Arc::new(MemorySchemaProvider::new()))?;
         ctx.register_table("allmende.catalog", Arc::new(catalog_table(&snapshots)?))?;
-        let policy = PrivacyPolicy::new(
+        let policy = PrivacyPolicy::with_settings(
             snapshots
                 .iter()
                 .filter(|s| s.provenance.personal)
                 .map(|s| s.provenance.table.to_string()),
-        );
+            config.min_group_size,
+            &config.identifier_columns,
+        )?;
         tracing::info!(tables = snapshots.len(), "query engine ready");
         Ok(Self {
             ctx,
@@ -113,27 +127,54 @@ impl QueryEngine {
         &self.policy
     }
 
-    /// Plans, checks and runs one read-only statement.
+    /// Plans, checks and runs one read-only statement as `query.default_role` (the role of
+    /// callers without an identity; `public` unless configured).
     pub async fn sql(&self, sql: &str) -> Result<QueryResult> {
+        self.sql_as(sql, self.config.default_role).await
+    }
+
+    /// Plans one read-only statement for `role` and returns the plan that would run: analyzed,
+    /// checked by the privacy policy and rewritten to suppress small groups.
+    pub async fn plan_as(&self, sql: &str, role: Role) -> Result<GuardedPlan> {
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        let df = self.ctx.sql_with_options(sql, options).await.map_err(|e| {
-            // SQLOptions::verify_plan reports "DDL not supported: …" (and DML/Statement).
-            let message = e.find_root().to_string();
-            let refused = [
-                "DDL not supported",
-                "DML not supported",
-                "Statement not supported",
-            ];
-            if refused.iter().any(|r| message.contains(r)) {
-                Error::NotReadOnly(message)
-            } else {
-                Error::from(e)
-            }
-        })?;
-        self.policy.check(df.logical_plan())?;
+        let state = self.ctx.state();
+        let plan = state
+            .create_logical_plan(sql)
+            .await
+            .map_err(planning_error)?;
+        options.verify_plan(&plan).map_err(planning_error)?;
+        // Check the analyzed plan: views inlined and implicit casts made explicit, so the
+        // policy sees every conversion that will run.
+        let analyzed = state
+            .analyzer()
+            .execute_and_check(plan, state.config_options(), |_, _| {})
+            .map_err(planning_error)?;
+        self.policy.guard(analyzed, role)
+    }
+
+    /// Plans, checks and runs one read-only statement for `role`.
+    pub async fn sql_as(&self, sql: &str, role: Role) -> Result<QueryResult> {
+        let guarded = self.plan_as(sql, role).await?;
+        let reads_personal = guarded.reads_personal.clone();
+        if let Some(table) = &reads_personal {
+            tracing::info!(%table, %role, "aggregate query over register data");
+        }
+        let df = self.ctx.execute_logical_plan(guarded.plan).await?;
+        self.run(df)
+            .await
+            .map_err(|e| match (e, reads_personal) {
+                // DataFusion messages can quote values; none of the register's may leave.
+                (Error::Execution(_), Some(table)) => Error::Execution(format!(
+                    "the query over {table} failed while running (details are withheld because they could contain personal data)"
+                )),
+                (e, _) => e,
+            })
+    }
+
+    async fn run(&self, df: datafusion::dataframe::DataFrame) -> Result<QueryResult> {
         let max_rows = self.config.max_rows;
         let seconds = self.config.timeout_seconds;
         let run = async move {
@@ -161,6 +202,22 @@ impl QueryEngine {
         tokio::time::timeout(Duration::from_secs(seconds), run)
             .await
             .map_err(|_| Error::Timeout { seconds })?
+    }
+}
+
+/// Maps a planning failure: writes are [`Error::NotReadOnly`], the rest user errors.
+fn planning_error(e: datafusion::error::DataFusionError) -> Error {
+    // SQLOptions::verify_plan reports "DDL not supported: …" (and DML/Statement).
+    let message = e.find_root().to_string();
+    let refused = [
+        "DDL not supported",
+        "DML not supported",
+        "Statement not supported",
+    ];
+    if refused.iter().any(|r| message.contains(r)) {
+        Error::NotReadOnly(message)
+    } else {
+        Error::from(e)
     }
 }
 

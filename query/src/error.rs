@@ -10,11 +10,15 @@ pub enum Error {
     /// The statement is not a read-only query.
     #[error("only read-only queries (SELECT, WITH, EXPLAIN) are allowed: {0}")]
     NotReadOnly(String),
-    /// The query reads a table that holds personal data.
-    #[error(
-        "table {table} holds personal register data; reading its rows is not allowed (register data leaves a node only aggregated)"
-    )]
-    PersonalData { table: String },
+    /// The privacy policy refused the query: it reads a personal table in a way the role or the
+    /// aggregate-only rules do not allow. The web layer answers 403.
+    #[error("table {table} holds personal register data: {reason}")]
+    PersonalData {
+        /// The personal table, `source.table`.
+        table: String,
+        /// The specific rule the query broke.
+        reason: crate::privacy::Violation,
+    },
     /// The query ran longer than the configured limit and was cancelled.
     #[error("query cancelled after {seconds} s (the limit is {seconds} s; add filters or a LIMIT)")]
     Timeout { seconds: u64 },
@@ -24,6 +28,9 @@ pub enum Error {
     /// Snapshot discovery failed.
     #[error("snapshots: {0}")]
     Snapshots(#[from] allmende_connectors::Error),
+    /// The `[query]` configuration is invalid.
+    #[error("query configuration: {0}")]
+    Config(String),
     /// A broken invariant: this is a bug in Allmende.
     #[error("internal error (this is a bug): {0}")]
     Internal(String),

@@ -3,7 +3,9 @@
 //! [`QueryEngine`] registers every Parquet snapshot as `<source>.<table>` and answers read-only
 //! SQL under a timeout and a row limit. [`PrivacyPolicy`] is the single gate that keeps personal
 //! register rows from leaving: every statement — from analysts, the assistant or the ingest
-//! pipeline that feeds the search index — passes through it.
+//! pipeline that feeds the search index — passes through it, under a [`Role`]. Register
+//! tables are answered only as aggregates over groups of at least `min_group_size` persons,
+//! never with direct identifiers, and not at all for the public role.
 
 pub mod engine;
 pub mod error;
@@ -11,4 +13,4 @@ pub mod privacy;
 
 pub use engine::{QueryConfig, QueryEngine, QueryResult};
 pub use error::{Error, Result};
-pub use privacy::PrivacyPolicy;
+pub use privacy::{GuardedPlan, PrivacyPolicy, Role, Violation};

@@ -2,7 +2,7 @@
 //! read-only planning and the privacy gate.
 
 use allmende_connectors::{Format, SnapshotStore, SourceSpec, load};
-use allmende_query::{Error, QueryConfig, QueryEngine};
+use allmende_query::{Error, QueryConfig, QueryEngine, Role, Violation};
 use arrow::array::{Array, Int64Array, StringArray};
 
 async fn engine(config: QueryConfig) -> (tempfile::TempDir, QueryEngine) {
@@ -28,6 +28,7 @@ async fn engine(config: QueryConfig) -> (tempfile::TempDir, QueryEngine) {
             attribution: "test".into(),
             personal,
             documents_sql: None,
+            options: Default::default(),
         };
         store.write(&load(&spec).unwrap()).unwrap();
     }
@@ -94,7 +95,7 @@ async fn row_limit_truncates_and_says_so() {
 }
 
 #[tokio::test]
-async fn personal_tables_are_refused_in_every_position() {
+async fn personal_tables_are_refused_in_every_position_for_the_public_role() {
     let (_dir, engine) = engine(QueryConfig::default()).await;
     for sql in [
         "SELECT * FROM musterstadt.melderegister",
@@ -105,8 +106,14 @@ async fn personal_tables_are_refused_in_every_position() {
         "SELECT * FROM musterstadt.bevoelkerung b, musterstadt.melderegister m WHERE b.stadtbezirk = m.stadtbezirk",
     ] {
         match engine.sql(sql).await {
-            Err(Error::PersonalData { table }) => {
-                assert_eq!(table, "musterstadt.melderegister", "{sql}")
+            Err(Error::PersonalData { table, reason }) => {
+                assert_eq!(table, "musterstadt.melderegister", "{sql}");
+                // The default role (no identity) is public: no register access at all.
+                assert_eq!(
+                    reason,
+                    Violation::RoleForbids { role: Role::Public },
+                    "{sql}"
+                );
             }
             other => panic!("{sql}: expected PersonalData, got {other:?}"),
         }
@@ -136,6 +143,7 @@ async fn runaway_query_is_cancelled() {
     let (_dir, engine) = engine(QueryConfig {
         timeout_seconds: 1,
         max_rows: 10,
+        ..QueryConfig::default()
     })
     .await;
     // Summing 10^12 generated values takes far longer than the one-second limit.

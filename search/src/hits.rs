@@ -182,6 +182,61 @@ fn to_hit(candidate: Candidate, fields: &Fields, generator: &SnippetGenerator) -
     }
 }
 
+/// The stored passages `(source, passage_id)` as hits with the given scores, in the given
+/// order; ids no longer in the index are skipped. Used for passages found by dense retrieval,
+/// which have no query terms to highlight: the snippet is the passage's leading text.
+pub fn by_passage_ids(
+    searcher: &Searcher,
+    fields: &Fields,
+    wanted: &[(String, String, f32)],
+) -> Result<Vec<Hit>> {
+    use tantivy::Term;
+    use tantivy::query::{BooleanQuery, Occur, TermQuery};
+    use tantivy::schema::IndexRecordOption;
+    let mut hits = Vec::with_capacity(wanted.len());
+    for (source, passage_id, score) in wanted {
+        let term = |field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, term(fields.source, source)),
+            (Occur::Must, term(fields.passage_id, passage_id)),
+        ]);
+        let Some((_, address)) = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())?
+            .pop()
+        else {
+            continue;
+        };
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let body = text(&doc, fields.body).unwrap_or_default();
+        let basis = if body.trim().is_empty() {
+            text(&doc, fields.teaser).unwrap_or_default()
+        } else {
+            body.clone()
+        };
+        let snippet = leading_text(&basis, SNIPPET_CHARS);
+        hits.push(Hit {
+            doc_id: text(&doc, fields.doc_id).unwrap_or_default(),
+            passage_id: passage_id.clone(),
+            source: source.clone(),
+            kind: text(&doc, fields.kind),
+            title: text(&doc, fields.title).unwrap_or_default(),
+            url: text(&doc, fields.url).unwrap_or_default(),
+            licence: text(&doc, fields.licence).unwrap_or_default(),
+            attribution: text(&doc, fields.attribution),
+            text: body,
+            snippet_html: escape_html(&snippet),
+            snippet,
+            score: *score,
+        });
+    }
+    Ok(hits)
+}
+
 /// Renders a fragment with highlighted byte ranges as `(plain, html)`.
 ///
 /// Text before a line break that precedes the first highlight is dropped (it belongs to the

@@ -17,9 +17,9 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, TantivyError, Term};
 
 use crate::error::{Error, Result};
-use crate::ingest::{SourceDocument, read_documents};
-use crate::passages::{passage_id, split_passages};
-use crate::schema::{self, Fields, SCHEMA_VERSION};
+use crate::incremental::{self, PassageRecord};
+use crate::ingest::read_documents;
+use crate::schema::{self, Fields};
 use crate::{Hit, IndexStats, SearchOptions, analyzer, hits, query};
 
 /// Memory budget of the (single-threaded) index writer.
@@ -50,22 +50,26 @@ impl SearchIndex {
     /// Opens the index stored in `dir`, creating the directory and an empty index if needed.
     ///
     /// `dir` is the index directory itself; the application passes `data_dir.join("index")`.
-    /// An index written with a different schema yields [`Error::IncompatibleIndex`].
+    /// An index written by schema version 1 (before content hashes) is rebuilt from its stored
+    /// passages, with a warning in the log; any other schema yields
+    /// [`Error::IncompatibleIndex`].
     pub fn open_or_create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let directory = MmapDirectory::open(dir).map_err(TantivyError::from)?;
         let (schema, fields) = schema::build();
-        let index = Index::open_or_create(directory, schema).map_err(|e| match e {
-            TantivyError::SchemaError(reason) => Error::IncompatibleIndex {
-                path: dir.to_path_buf(),
-                reason,
-            },
-            TantivyError::IncompatibleIndex(reason) => Error::IncompatibleIndex {
-                path: dir.to_path_buf(),
-                reason: format!("{reason:?}"),
-            },
-            other => Error::Tantivy(other),
-        })?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            Err(TantivyError::SchemaError(reason)) => {
+                incremental::migrate_version_1(dir, schema, &fields, reason)?
+            }
+            Err(TantivyError::IncompatibleIndex(reason)) => {
+                return Err(Error::IncompatibleIndex {
+                    path: dir.to_path_buf(),
+                    reason: format!("{reason:?}"),
+                });
+            }
+            Err(other) => return Err(Error::Tantivy(other)),
+        };
         let this = Self::with_index(index, fields, Some(dir.to_path_buf()))?;
         tracing::debug!(path = %dir.display(), passages = this.num_passages()?, "search index opened");
         Ok(this)
@@ -93,22 +97,22 @@ impl SearchIndex {
         })
     }
 
-    /// Replaces every passage whose `source` equals `source` with the passages of the documents
-    /// in `batches`, in one commit: searches see either the old or the new state, never a mix.
+    /// Makes the passages of `source` those of the documents in `batches`, in one commit:
+    /// searches see either the old or the new state, never a mix.
     ///
+    /// The update is incremental: passages whose id and content (see the content hash in
+    /// `schema`) are already indexed are left alone; changed ones are replaced, new ones added
+    /// and those whose id vanished deleted. An import that changes nothing writes nothing.
     /// All batches are validated first (see [`crate::ingest`] for the expected columns); on any
     /// error nothing changes. Empty `batches` removes the source. Returns the number of
-    /// documents and passages now indexed for `source`.
+    /// documents and passages now indexed for `source` and what changed.
     pub fn replace_source(&self, source: &str, batches: &[RecordBatch]) -> Result<IndexStats> {
         let docs = read_documents(batches)?;
-        let mut passages = Vec::new();
-        for doc in &docs {
-            self.push_passages(source, doc, &mut passages);
-        }
-        let stats = IndexStats {
-            documents: docs.len(),
-            passages: passages.len(),
-        };
+        let records: Vec<PassageRecord> = docs
+            .iter()
+            .flat_map(|doc| PassageRecord::from_document(source, doc))
+            .collect();
+        let passages = records.len();
 
         let _guard = self
             .update_lock
@@ -126,10 +130,29 @@ impl SearchIndex {
                 },
                 other => Error::Tantivy(other),
             })?;
-        writer.delete_term(Term::from_field_text(self.fields.source, source));
-        for passage in passages {
+        // Compare with the latest commit, which another process may have made since this
+        // reader last reloaded; nobody can commit while this writer holds the lock.
+        self.reader.reload()?;
+        let indexed = incremental::indexed_hashes(&self.reader.searcher(), &self.fields, source)?;
+        let plan = incremental::plan(source, records, indexed);
+        let stats = IndexStats {
+            documents: docs.len(),
+            passages,
+            added: plan.added,
+            updated: plan.updated,
+            deleted: plan.deleted,
+            unchanged: plan.unchanged,
+        };
+        if plan.is_noop() {
+            tracing::info!(source, passages, "source unchanged");
+            return Ok(stats);
+        }
+        for key in &plan.delete {
+            writer.delete_term(Term::from_field_text(self.fields.key, key));
+        }
+        for record in &plan.add {
             // On error the writer is dropped without commit, which discards everything.
-            writer.add_document(passage)?;
+            writer.add_document(record.to_document(&self.fields))?;
         }
         writer.commit()?;
         self.reader.reload()?;
@@ -142,39 +165,13 @@ impl SearchIndex {
             source,
             documents = stats.documents,
             passages = stats.passages,
+            added = stats.added,
+            updated = stats.updated,
+            deleted = stats.deleted,
+            unchanged = stats.unchanged,
             "source indexed"
         );
         Ok(stats)
-    }
-
-    fn push_passages(&self, source: &str, doc: &SourceDocument, out: &mut Vec<TantivyDocument>) {
-        let f = &self.fields;
-        let mut texts = split_passages(&doc.body);
-        if texts.is_empty() {
-            // Keep documents without body text findable by title and teaser.
-            texts.push(String::new());
-        }
-        for (n, text) in texts.into_iter().enumerate() {
-            let mut d = TantivyDocument::default();
-            d.add_text(f.passage_id, passage_id(&doc.doc_id, n));
-            d.add_text(f.doc_id, &doc.doc_id);
-            d.add_text(f.source, source);
-            d.add_text(f.title, &doc.title);
-            d.add_text(f.body, text);
-            d.add_text(f.url, &doc.url);
-            d.add_text(f.licence, &doc.licence);
-            for (field, value) in [
-                (f.kind, &doc.kind),
-                (f.teaser, &doc.teaser),
-                (f.attribution, &doc.attribution),
-            ] {
-                if let Some(value) = value {
-                    d.add_text(field, value);
-                }
-            }
-            d.add_u64(f.schema_version, SCHEMA_VERSION);
-            out.push(d);
-        }
     }
 
     /// Searches passages for free text `query` (no syntax; see [`crate::query`]).
@@ -204,6 +201,12 @@ impl SearchIndex {
     /// Number of passages currently searchable (all sources).
     pub fn num_passages(&self) -> Result<u64> {
         Ok(self.reader.searcher().num_docs())
+    }
+
+    /// The passages `(source, passage_id)` as hits scored as given, in the given order (ids
+    /// no longer indexed are skipped): how dense-retrieval results become citable hits.
+    pub fn hits_by_passage_id(&self, wanted: &[(String, String, f32)]) -> Result<Vec<Hit>> {
+        hits::by_passage_ids(&self.reader.searcher(), &self.fields, wanted)
     }
 
     /// Every passage of `source` as indexed (title, teaser and body text), ordered by passage
@@ -290,7 +293,9 @@ mod tests {
             stats,
             IndexStats {
                 documents: 1,
-                passages: 1
+                passages: 1,
+                added: 1,
+                ..IndexStats::default()
             }
         );
         let hits = index

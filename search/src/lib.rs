@@ -37,11 +37,13 @@ pub mod error;
 pub mod eval;
 pub mod fusion;
 mod hits;
+mod incremental;
 mod index;
 pub mod ingest;
 pub mod passages;
 pub mod query;
 pub mod schema;
+pub mod synthetic;
 
 pub use error::{Error, Result};
 pub use index::{SearchIndex, StoredPassage};
@@ -99,13 +101,21 @@ pub struct Hit {
     pub score: f32,
 }
 
-/// What [`SearchIndex::replace_source`] indexed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// What [`SearchIndex::replace_source`] indexed and changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IndexStats {
     /// Distinct documents read from the batches.
     pub documents: usize,
-    /// Passages written for them.
+    /// Passages of the source now indexed (`added + updated + unchanged`).
     pub passages: usize,
+    /// Passages whose id was not indexed before.
+    pub added: usize,
+    /// Passages whose id was indexed with other content (replaced).
+    pub updated: usize,
+    /// Indexed passages whose id is not among the new ones (removed).
+    pub deleted: usize,
+    /// Passages already indexed with the same content (left alone).
+    pub unchanged: usize,
 }
 
 #[cfg(test)]

@@ -199,10 +199,13 @@ fn replace_source_replaces_only_that_source() {
         stats,
         IndexStats {
             documents: 1,
-            passages: 1
+            passages: 1,
+            added: 1,
+            ..IndexStats::default()
         }
     );
     let before = index.num_passages().unwrap();
+    let stadt_before = before as usize - 1;
     assert!(before > 11);
 
     let new_stadt: [Row; 2] = [
@@ -223,11 +226,16 @@ fn replace_source_replaces_only_that_source() {
     ];
     // Two batches in one call.
     let stats = index.replace_source("stadt", &[batch(&new_stadt[..1]), batch(&new_stadt[1..])]);
+    // "sperrmuell" keeps its id with a new text, "fundbuero" is new, the rest is gone.
     assert_eq!(
         stats.unwrap(),
         IndexStats {
             documents: 2,
-            passages: 2
+            passages: 2,
+            added: 1,
+            updated: 1,
+            deleted: stadt_before - 1,
+            unchanged: 0,
         }
     );
     assert_eq!(index.num_passages().unwrap(), 3);
@@ -251,7 +259,9 @@ fn replace_source_replaces_only_that_source() {
         stats,
         IndexStats {
             documents: 0,
-            passages: 0
+            passages: 0,
+            deleted: 2,
+            ..IndexStats::default()
         }
     );
     assert_eq!(index.num_passages().unwrap(), 1);

@@ -25,6 +25,9 @@ pub struct Config {
     pub model: ModelConfig,
     /// `[datasets]`.
     pub datasets: DatasetsConfig,
+    /// `[limits]`: request rates, the daily token budget, the time limit, trusted proxies and
+    /// widgets (see [`crate::limits`]).
+    pub limits: crate::limits::LimitsConfig,
     /// Additional `[[sources]]` to ingest beside the built-in manifest.
     pub sources: Vec<SourceSpec>,
 }
@@ -73,6 +76,7 @@ impl Default for Config {
             assistant: AssistantConfig::default(),
             model: ModelConfig::default(),
             datasets: DatasetsConfig::default(),
+            limits: crate::limits::LimitsConfig::default(),
             sources: Vec::new(),
         }
     }
@@ -151,6 +155,7 @@ impl Config {
             self.datasets.shared_dir = v.into();
         }
         crate::security::validate(&self.server)?;
+        self.limits.validate()?;
         if self.server.max_body_bytes < 1024 {
             bail!("server.max_body_bytes must be at least 1024");
         }
@@ -170,6 +175,18 @@ impl Config {
     /// `<data_dir>/models`.
     pub fn models_dir(&self) -> PathBuf {
         self.data_dir.join("models")
+    }
+
+    /// `<data_dir>/feedback`: one JSON-lines file per day of answer ratings.
+    pub fn feedback_dir(&self) -> PathBuf {
+        self.data_dir.join("feedback")
+    }
+
+    /// `<data_dir>/models/multilingual-e5-small-q4.bin`: the sentence encoder behind
+    /// `/v1/embeddings` (loaded when present).
+    pub fn encoder_path(&self) -> PathBuf {
+        self.models_dir()
+            .join(allmende_search::dense::MODEL_FILE_NAME)
     }
 
     /// `<data_dir>/musterstadt`: where the generator writes the demo files.
@@ -217,6 +234,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bnd"), "{err}");
+        let err = toml::from_str::<Config>("[limits]\nip_rate = 3")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ip_rate"), "{err}");
+        let mut config: Config = toml::from_str("[limits]\nrequest_timeout_seconds = 0").unwrap();
+        let err = config.apply_env(|_| None).unwrap_err().to_string();
+        assert!(err.contains("limits.request_timeout_seconds"), "{err}");
         let mut config = Config::default();
         config.model.name = "gpt-17".into();
         assert!(config.model_choice().is_err());
@@ -230,7 +254,11 @@ mod tests {
     #[test]
     fn example_config_in_repo_parses() {
         let text = include_str!("../../allmende.example.toml");
-        let config: Config = toml::from_str(text).unwrap();
+        let mut config: Config = toml::from_str(text).unwrap();
         assert_eq!(config.server.bind, "127.0.0.1:8080");
+        config
+            .apply_env(|_| None)
+            .expect("the example config is valid");
+        assert_eq!(config.limits.widgets.len(), 1, "the example shows a widget");
     }
 }

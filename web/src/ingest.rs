@@ -33,6 +33,8 @@ pub struct IngestReport {
     pub skipped: Vec<String>,
     /// Passages indexed per document source.
     pub indexed: Vec<(String, usize)>,
+    /// Passage vectors encoded and reused (`None`: the e5 encoder is not installed).
+    pub dense: Option<allmende_search::dense::RefreshStats>,
 }
 
 impl IngestReport {
@@ -70,6 +72,13 @@ impl IngestReport {
         }
         for (source, passages) in &self.indexed {
             out.push_str(&format!("indexed {source}: {passages} passages\n"));
+        }
+        match &self.dense {
+            Some(d) => out.push_str(&format!(
+                "passage vectors: {} encoded, {} unchanged\n",
+                d.encoded, d.reused
+            )),
+            None => out.push_str("passage vectors: e5 encoder not installed (BM25 only)\n"),
         }
         out
     }
@@ -161,6 +170,24 @@ pub async fn run(config: &Config) -> anyhow::Result<IngestReport> {
         };
         let stats = index.replace_source(&name, &result.batches)?;
         report.indexed.push((name, stats.passages));
+    }
+    let document_sources: Vec<String> = specs
+        .iter()
+        .filter(|s| s.documents_sql.is_some())
+        .map(|s| format!("{}.{}", s.source, s.table))
+        .collect();
+    match crate::dense::refresh_vectors(config, &index, &document_sources) {
+        Ok(stats) => report.dense = stats,
+        Err(e) => {
+            tracing::error!(
+                error = format!("{e:#}"),
+                "passage vectors not refreshed; hybrid retrieval uses the previous ones"
+            );
+            report.sources.push(SourceReport {
+                table: "dense vectors".into(),
+                outcome: Err(format!("{e:#}")),
+            });
+        }
     }
     Ok(report)
 }

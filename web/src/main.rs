@@ -1,5 +1,5 @@
 //! The `allmende` command line: `serve`, `ingest`, `sql`, `ask`, `models`, `bench` (`inference`,
-//! `search`).
+//! `search`, `search-scale`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,6 +14,7 @@ use bench_cmd::BenchFormat;
 use clap::{Parser, Subcommand};
 
 mod bench_cmd;
+mod bench_scale;
 mod bench_search;
 
 /// Allmende: open data, SQL and a grounded citizen assistant, on your own hardware.
@@ -109,6 +110,41 @@ enum BenchAction {
         /// List the questions without a relevant hit and what came instead.
         #[arg(short, long)]
         verbose: bool,
+    },
+    /// Search at scale on N synthetic German passages: BM25 index build time, size and query
+    /// latency (1 and 2 threads); exact vs HNSW dense search (latency, recall@10, build time)
+    /// over synthetic 384-d vectors; e5 query-encoding latency if the encoder is installed.
+    SearchScale {
+        /// Passages to generate and index (e.g. 10000 or 1000000).
+        #[arg(long, default_value_t = 10_000)]
+        passages: usize,
+        /// Index directory (default: a temporary directory, removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// BM25 queries per timed pass.
+        #[arg(long, default_value_t = 1000)]
+        queries: usize,
+        /// Query vectors for exact and HNSW search.
+        #[arg(long, default_value_t = 200)]
+        dense_queries: usize,
+        /// HNSW neighbours per node (2m on layer 0).
+        #[arg(long, default_value_t = 16)]
+        m: usize,
+        /// HNSW candidate list length while building.
+        #[arg(long, default_value_t = 100)]
+        ef_construction: usize,
+        /// HNSW candidate list length while searching.
+        #[arg(long, default_value_t = 64)]
+        ef_search: usize,
+        /// Seed of the synthetic corpus, queries and vectors.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Skip the dense part.
+        #[arg(long)]
+        no_dense: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: bench_scale::ScaleFormat,
     },
 }
 
@@ -261,6 +297,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 verbose,
             };
             print!("{}", bench_search::run(&config, args).await?);
+        }
+        Command::Bench {
+            action:
+                BenchAction::SearchScale {
+                    passages,
+                    dir,
+                    queries,
+                    dense_queries,
+                    m,
+                    ef_construction,
+                    ef_search,
+                    seed,
+                    no_dense,
+                    format,
+                },
+        } => {
+            let args = bench_scale::ScaleArgs {
+                passages,
+                dir,
+                queries,
+                dense_queries,
+                hnsw: allmende_search::dense::HnswParams {
+                    m,
+                    ef_construction,
+                    ef_search,
+                    seed: allmende_search::dense::HnswParams::default().seed,
+                },
+                seed,
+                skip_dense: no_dense,
+                encoder_path: config
+                    .models_dir()
+                    .join(allmende_search::dense::MODEL_FILE_NAME),
+            };
+            let result = tokio::task::spawn_blocking(move || bench_scale::run(&args)).await??;
+            print!("{}", bench_scale::render(&result, format)?);
         }
     }
     Ok(ExitCode::SUCCESS)

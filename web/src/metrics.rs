@@ -12,6 +12,19 @@
 //!   `allmende_generation_rejected_total`: the assistant's generation queue
 //!   ([`allmende_assistant::answer::GateStats`]), read at scrape time.
 //! - `allmende_index_passages`: passages in the search index, read at scrape time.
+//! - `allmende_generated_tokens_total` and `allmende_generation_seconds_total`: tokens the model
+//!   wrote and the wall time of those answers (retrieval, prompt and generation), counted where
+//!   a handler calls [`Metrics::record_generation`]; tokens per second =
+//!   `rate(allmende_generated_tokens_total[5m]) / rate(allmende_generation_seconds_total[5m])`.
+//! - `allmende_prefix_cache_entries`: prompt prefixes whose attention state the model keeps
+//!   (the system prompt is shared by every answer), read at scrape time; absent without a model.
+//! - `allmende_limit_rejections_total{reason}` (`client_rate`, `widget_rate`, `daily_budget`,
+//!   `widget_daily_budget`), `allmende_request_timeouts_total{route}`,
+//!   `allmende_limit_tracked_clients`, `allmende_daily_generated_tokens`: the defences of
+//!   [`crate::limits`].
+//! - `allmende_feedback_total{rating}`: answers rated by citizens (`up`, `down`).
+//! - `allmende_embedding_inputs_total`, `allmende_embedding_tokens_total`: texts and tokens
+//!   encoded by `POST /v1/embeddings`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -65,6 +78,31 @@ struct Inner {
     durations: BTreeMap<String, Histogram>,
     /// answer mode → count.
     answers: BTreeMap<&'static str, u64>,
+    /// limit rejection reason → count.
+    rejections: BTreeMap<&'static str, u64>,
+    /// route template → requests that timed out.
+    timeouts: BTreeMap<String, u64>,
+    /// rating → count.
+    feedback: BTreeMap<&'static str, u64>,
+    generated_tokens: u64,
+    generation_seconds: f64,
+    embedding_inputs: u64,
+    embedding_tokens: u64,
+}
+
+/// Values read from the rest of the server at scrape time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// The assistant's generation queue.
+    pub queue: GateStats,
+    /// Passages in the index (`None`: could not be read).
+    pub passages: Option<u64>,
+    /// Cached prompt prefixes (`None`: no model).
+    pub prefix_cache_entries: Option<usize>,
+    /// Client addresses the limiter tracks.
+    pub tracked_clients: usize,
+    /// Tokens generated today (UTC).
+    pub tokens_today: u64,
 }
 
 /// The server's counters (see the module docs). Cheap to update: one short lock per request.
@@ -122,9 +160,44 @@ impl Metrics {
         *self.lock().answers.entry(mode_label(mode)).or_default() += 1;
     }
 
-    /// The text exposition of all metrics; `queue` and `passages` are read by the caller at
-    /// scrape time (`passages` is left out when the index could not be read).
-    pub fn render(&self, queue: GateStats, passages: Option<u64>) -> String {
+    /// Counts a request refused by the limits (`reason`: a [`crate::limits::Rejection`] label).
+    pub fn record_rejection(&self, reason: &'static str) {
+        *self.lock().rejections.entry(reason).or_default() += 1;
+    }
+
+    /// Counts a request that ran into the time limit (`route`: its template).
+    pub fn record_timeout(&self, route: &str) {
+        *self.lock().timeouts.entry(route.to_string()).or_default() += 1;
+    }
+
+    /// Counts one feedback by its rating (`up` or `down`).
+    pub fn record_feedback(&self, rating: &'static str) {
+        *self.lock().feedback.entry(rating).or_default() += 1;
+    }
+
+    /// Counts a generated answer: `tokens` written by the model in `elapsed`.
+    pub fn record_generation(&self, tokens: u64, elapsed: Duration) {
+        let mut inner = self.lock();
+        inner.generated_tokens += tokens;
+        inner.generation_seconds += elapsed.as_secs_f64();
+    }
+
+    /// Counts an embeddings request: `inputs` texts of `tokens` tokens together.
+    pub fn record_embeddings(&self, inputs: u64, tokens: u64) {
+        let mut inner = self.lock();
+        inner.embedding_inputs += inputs;
+        inner.embedding_tokens += tokens;
+    }
+
+    /// The text exposition of all metrics; `gauges` are read by the caller at scrape time.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let Gauges {
+            queue,
+            passages,
+            prefix_cache_entries,
+            tracked_clients,
+            tokens_today,
+        } = *gauges;
         let inner = self.lock();
         let mut out = String::new();
         header_lines(
@@ -190,8 +263,55 @@ impl Metrics {
                 *count,
             );
         }
+        labelled(
+            &mut out,
+            "allmende_limit_rejections_total",
+            "Requests refused by the limits, by reason.",
+            "reason",
+            inner.rejections.iter().map(|(k, v)| (*k, *v)),
+        );
+        labelled(
+            &mut out,
+            "allmende_request_timeouts_total",
+            "Requests answered with 504 because they ran over the time limit, by route template.",
+            "route",
+            inner.timeouts.iter().map(|(k, v)| (k.as_str(), *v)),
+        );
+        labelled(
+            &mut out,
+            "allmende_feedback_total",
+            "Answers rated by citizens, by rating.",
+            "rating",
+            inner.feedback.iter().map(|(k, v)| (*k, *v)),
+        );
+        let counters: [(&str, &str, f64); 4] = [
+            (
+                "allmende_generated_tokens_total",
+                "Tokens written by the language model.",
+                inner.generated_tokens as f64,
+            ),
+            (
+                "allmende_generation_seconds_total",
+                "Wall time of generated answers (retrieval, prompt and generation).",
+                inner.generation_seconds,
+            ),
+            (
+                "allmende_embedding_inputs_total",
+                "Texts encoded by /v1/embeddings.",
+                inner.embedding_inputs as f64,
+            ),
+            (
+                "allmende_embedding_tokens_total",
+                "Tokens encoded by /v1/embeddings.",
+                inner.embedding_tokens as f64,
+            ),
+        ];
+        for (name, help, value) in counters {
+            header_lines(&mut out, name, "counter", help);
+            sample(&mut out, name, &[], value);
+        }
         drop(inner);
-        let gauges: [(&str, &str, &str, u64); 3] = [
+        let gauges: [(&str, &str, &str, u64); 5] = [
             (
                 "allmende_generation_queue_running",
                 "gauge",
@@ -210,10 +330,31 @@ impl Metrics {
                 "Questions turned away because the generation queue was full.",
                 queue.rejected,
             ),
+            (
+                "allmende_limit_tracked_clients",
+                "gauge",
+                "Client addresses the rate limiter keeps state for.",
+                tracked_clients as u64,
+            ),
+            (
+                "allmende_daily_generated_tokens",
+                "gauge",
+                "Tokens generated today (UTC), counted against the daily budget.",
+                tokens_today,
+            ),
         ];
         for (name, kind, help, value) in gauges {
             header_lines(&mut out, name, kind, help);
             sample(&mut out, name, &[], value);
+        }
+        if let Some(entries) = prefix_cache_entries {
+            header_lines(
+                &mut out,
+                "allmende_prefix_cache_entries",
+                "gauge",
+                "Prompt prefixes whose attention state the model keeps for reuse.",
+            );
+            sample(&mut out, "allmende_prefix_cache_entries", &[], entries);
         }
         if let Some(passages) = passages {
             header_lines(
@@ -283,6 +424,20 @@ pub fn escape_label(value: &str) -> String {
     out
 }
 
+/// A counter with one label, with HELP and TYPE even when it has no samples yet.
+fn labelled<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: impl Iterator<Item = (&'a str, u64)>,
+) {
+    header_lines(out, name, "counter", help);
+    for (value, count) in values {
+        sample(out, name, &[(label, value)], count);
+    }
+}
+
 fn header_lines(out: &mut String, name: &str, kind: &str, help: &str) {
     // Writing to a String cannot fail.
     let _ = writeln!(out, "# HELP {name} {help}");
@@ -332,7 +487,14 @@ pub async fn get_metrics(State(state): State<SharedState>) -> Response {
             None
         }
     };
-    let body = state.metrics.render(state.assistant.queue(), passages);
+    let gauges = Gauges {
+        queue: state.assistant.queue(),
+        passages,
+        prefix_cache_entries: state.assistant.llm().map(|llm| llm.cached_prefixes()),
+        tracked_clients: state.limiter.tracked_clients(),
+        tokens_today: state.limiter.tokens_today(),
+    };
+    let body = state.metrics.render(&gauges);
     (
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
         body,
@@ -363,7 +525,19 @@ mod tests {
             waiting: 2,
             rejected: 3,
         };
-        let text = metrics.render(queue, Some(42));
+        metrics.record_rejection("client_rate");
+        metrics.record_rejection("client_rate");
+        metrics.record_timeout("/api/chat");
+        metrics.record_feedback("down");
+        metrics.record_generation(40, Duration::from_secs(2));
+        metrics.record_embeddings(3, 30);
+        let text = metrics.render(&Gauges {
+            queue,
+            passages: Some(42),
+            prefix_cache_entries: Some(1),
+            tracked_clients: 7,
+            tokens_today: 40,
+        });
         for line in [
             "# TYPE allmende_http_requests_total counter",
             r#"allmende_http_requests_total{route="/api/chat",method="POST",status="200"} 2"#,
@@ -382,6 +556,16 @@ mod tests {
             "# TYPE allmende_generation_rejected_total counter",
             "allmende_generation_rejected_total 3",
             "allmende_index_passages 42",
+            r#"allmende_limit_rejections_total{reason="client_rate"} 2"#,
+            r#"allmende_request_timeouts_total{route="/api/chat"} 1"#,
+            r#"allmende_feedback_total{rating="down"} 1"#,
+            "allmende_generated_tokens_total 40",
+            "allmende_generation_seconds_total 2",
+            "allmende_embedding_inputs_total 3",
+            "allmende_embedding_tokens_total 30",
+            "allmende_prefix_cache_entries 1",
+            "allmende_limit_tracked_clients 7",
+            "allmende_daily_generated_tokens 40",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

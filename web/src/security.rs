@@ -7,8 +7,9 @@
 //!   the widget never leaks to another site through a referrer), `Permissions-Policy` switching
 //!   off camera, microphone and geolocation.
 //! - CORS: only the origins in `[server] allowed_origins` may call the APIs from their pages
-//!   (`GET`/`POST`, `content-type`/`accept`/`authorization` headers); no origin listed means
-//!   same-origin only. Credentials are never allowed: the widget uses no cookies.
+//!   (`GET`/`POST`; `content-type`, `accept`, `authorization` and `x-allmende-widget` headers);
+//!   no origin listed means same-origin only. Credentials are never allowed: the widget uses no
+//!   cookies.
 
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -47,7 +48,7 @@ pub fn validate(config: &ServerConfig) -> anyhow::Result<()> {
 }
 
 /// `scheme://host[:port]`, http or https, nothing else (no path, no wildcard).
-fn is_origin(origin: &str) -> bool {
+pub fn is_origin(origin: &str) -> bool {
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
@@ -92,7 +93,12 @@ pub fn cors_layer(config: &ServerConfig) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            HeaderName::from_static(crate::limits::client::WIDGET_HEADER),
+        ])
         .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
         .max_age(std::time::Duration::from_secs(3600))
 }

@@ -1,6 +1,8 @@
-//! The server's shared state: query engine, search index and assistant, built once at start-up
-//! from the data directory.
+//! The server's shared state: query engine, search index, assistant, the sentence encoder behind
+//! `/v1/embeddings`, the limiter and the feedback log, built once at start-up from the data
+//! directory.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use allmende_assistant::answer::Assistant;
@@ -8,6 +10,7 @@ use allmende_assistant::facts::{Fact, FactBook};
 use allmende_assistant::llm::LocalLlm;
 use allmende_connectors::SnapshotStore;
 use allmende_query::QueryEngine;
+use allmende_search::dense::Encoder;
 use anyhow::Context;
 
 use crate::config::{Config, ModelChoice};
@@ -27,6 +30,12 @@ pub struct AppState {
     pub config: Config,
     /// Prometheus counters (`GET /metrics`) and the start time.
     pub metrics: crate::metrics::Metrics,
+    /// multilingual-e5-small for `/v1/embeddings`, when its file is in the models directory.
+    pub encoder: Option<Arc<Encoder>>,
+    /// Request rates, token budgets and the time limit (`[limits]`).
+    pub limiter: crate::limits::Limiter,
+    /// Where answer ratings (`POST /api/feedback`) are appended.
+    pub feedback: crate::routes::feedback::FeedbackLog,
 }
 
 /// Shared handle.
@@ -43,6 +52,12 @@ impl AppState {
         let index = Arc::new(open_index(&config.index_dir())?);
         let llm = load_model(&config)?;
         let assistant = Assistant::new(index.clone(), llm, config.assistant.clone());
+        let encoder = load_encoder(&config.encoder_path()).await?;
+        // Hybrid retrieval when the encoder and the passage vectors are there (crate::dense).
+        let assistant = match crate::dense::load_retriever(&config, encoder.clone())? {
+            Some(dense) => assistant.with_dense(dense),
+            None => assistant,
+        };
         let facts = FactBook::from_toml(allmende_datasets::FACTS)
             .context("the built-in fact templates (datasets/facts.toml) are invalid")?;
         Ok(Arc::new(Self {
@@ -50,8 +65,11 @@ impl AppState {
             assistant,
             index,
             facts,
-            config,
             metrics: crate::metrics::Metrics::new(),
+            encoder,
+            limiter: crate::limits::Limiter::new(config.limits.clone()),
+            feedback: crate::routes::feedback::FeedbackLog::new(config.feedback_dir()),
+            config,
         }))
     }
 
@@ -66,6 +84,30 @@ impl AppState {
             }
         }
     }
+}
+
+/// Loads the sentence encoder from `path` on the blocking pool: an absent file means no
+/// `/v1/embeddings` (503) with a notice, a present but broken file is an error.
+pub async fn load_encoder(path: &Path) -> anyhow::Result<Option<Arc<Encoder>>> {
+    if !path.exists() {
+        tracing::info!(
+            path = %path.display(),
+            "no sentence encoder (run `allmende models pull multilingual-e5-small-q4`); /v1/embeddings answers 503"
+        );
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let file = path.to_path_buf();
+    let encoder = tokio::task::spawn_blocking(move || Encoder::load(&file))
+        .await
+        .context("loading the sentence encoder")?
+        .with_context(|| format!("loading the sentence encoder {}", path.display()))?;
+    tracing::info!(
+        dim = encoder.dim(),
+        ms = started.elapsed().as_millis() as u64,
+        "sentence encoder loaded"
+    );
+    Ok(Some(Arc::new(encoder)))
 }
 
 /// Loads the configured model; a configured but missing file means extractive mode with a

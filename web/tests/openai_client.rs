@@ -1,7 +1,12 @@
-//! The OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`) and `/metrics`: wire shapes
-//! checked from Rust, and the official `openai` Python client run against a real server on a
-//! loopback port (`web/tests/openai_client.py`; needs `pip install openai`, or set
-//! `ALLMENDE_SKIP_PYTHON_CLIENT=1` to skip that one test locally).
+//! The OpenAI-compatible API (`/v1/models`, `/v1/chat/completions`, `/v1/embeddings`) and
+//! `/metrics`: wire shapes checked from Rust, and the official `openai` Python client run against
+//! a real server on a loopback port (`web/tests/openai_client.py`; needs `pip install openai`,
+//! or set `ALLMENDE_SKIP_PYTHON_CLIENT=1` to skip that one test locally).
+//!
+//! The embedding checks with the real multilingual-e5-small encoder run when
+//! `data/models/multilingual-e5-small-q4.bin` is present (`allmende models pull
+//! multilingual-e5-small-q4`); otherwise they print that they skipped — and fail when `CI=true`,
+//! where the file must be there.
 
 mod common;
 
@@ -269,6 +274,173 @@ async fn tiny_gguf_model_streams_generated_chunks() {
     );
 }
 
+fn encoder_file() -> Option<std::path::PathBuf> {
+    common::encoder_file("the embedding checks with the real encoder")
+}
+
+/// A router with the real encoder loaded. Keep the directory alive while the router runs.
+async fn app_with_encoder(encoder: &std::path::Path) -> (tempfile::TempDir, axum::Router) {
+    let (dir, config) = common::config_with_encoder(encoder);
+    (dir, app_with(config).await)
+}
+
+fn embeddings(body: Value) -> Request<Body> {
+    post_json("/v1/embeddings", body)
+}
+
+#[tokio::test]
+async fn embeddings_without_the_encoder_answer_503_and_are_not_listed() {
+    let app = app().await;
+    let (status, body) = send(
+        app.clone(),
+        embeddings(json!({"model": "multilingual-e5-small", "input": "Personalausweis"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "model_unavailable", "{body}");
+    assert_eq!(body["error"]["type"], "server_error", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("models pull"),
+        "{body}"
+    );
+    let (_, models) = send(app, get("/v1/models")).await;
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["allmende-extractive"]);
+}
+
+#[tokio::test]
+async fn embedding_requests_are_checked_with_reasons() {
+    let app = app().await;
+    let long = "Wohnsitz ".repeat(1000);
+    let many: Vec<&str> = vec!["a"; 65];
+    for (body, want, code) in [
+        (
+            json!({"model": "text-embedding-3-small", "input": "x"}),
+            StatusCode::BAD_REQUEST,
+            "model_not_found",
+        ),
+        (
+            json!({"model": "multilingual-e5-small", "input": [[1, 2, 3]]}),
+            StatusCode::BAD_REQUEST,
+            "token_input_unsupported",
+        ),
+        (
+            json!({"model": "multilingual-e5-small", "input": ""}),
+            StatusCode::BAD_REQUEST,
+            "empty_input",
+        ),
+        (
+            json!({"model": "multilingual-e5-small"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            json!({"model": "multilingual-e5-small", "input": "x", "input_type": "doc"}),
+            StatusCode::BAD_REQUEST,
+            "invalid_input_type",
+        ),
+        (
+            json!({"model": "multilingual-e5-small", "input": long}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "input_too_long",
+        ),
+        (
+            json!({"model": "multilingual-e5-small", "input": many}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_inputs",
+        ),
+    ] {
+        let (status, response) = send(app.clone(), embeddings(body.clone())).await;
+        assert_eq!(status, want, "{body}: {response}");
+        assert_eq!(response["error"]["code"], code, "{body}: {response}");
+        assert_eq!(
+            response["error"]["type"], "invalid_request_error",
+            "{response}"
+        );
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn vector(value: &Value) -> Vec<f64> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn real_encoder_embeddings_are_unit_vectors_that_rank_the_right_passage_first() {
+    let Some(encoder) = encoder_file() else {
+        return;
+    };
+    let (_dir, app) = app_with_encoder(&encoder).await;
+    let (_, models) = send(app.clone(), get("/v1/models")).await;
+    assert_eq!(models["data"][1]["id"], "multilingual-e5-small", "{models}");
+    let passages = [
+        "Den Personalausweis beantragen Sie persönlich im Bürgerbüro; bringen Sie ein biometrisches Passfoto mit.",
+        "Die Biotonne wird in Musterstadt alle zwei Wochen geleert.",
+    ];
+    let (status, body) = send(
+        app.clone(),
+        embeddings(json!({"model": "multilingual-e5-small", "input": passages})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["object"], "list");
+    assert_eq!(body["model"], "multilingual-e5-small");
+    let tokens = body["usage"]["prompt_tokens"].as_u64().unwrap();
+    assert!(tokens > 20, "{body}");
+    assert_eq!(body["usage"]["total_tokens"].as_u64(), Some(tokens));
+    let vectors: Vec<Vec<f64>> = body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            assert_eq!(d["index"], i);
+            assert_eq!(d["object"], "embedding");
+            vector(&d["embedding"])
+        })
+        .collect();
+    for v in &vectors {
+        assert_eq!(v.len(), 384);
+        assert!(
+            (dot(v, v).sqrt() - 1.0).abs() < 1e-3,
+            "norm {}",
+            dot(v, v).sqrt()
+        );
+    }
+    let (status, body) = send(
+        app,
+        embeddings(json!({
+            "model": "multilingual-e5-small",
+            "input": "Wo kann ich einen neuen Personalausweis beantragen?",
+            "input_type": "query",
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let query = vector(&body["data"][0]["embedding"]);
+    let (right, wrong) = (dot(&query, &vectors[0]), dot(&query, &vectors[1]));
+    assert!(
+        right > wrong + 0.05,
+        "Personalausweis {right:.3} vs Biotonne {wrong:.3}"
+    );
+}
+
 /// The official `openai` Python client against a real server on a loopback port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_openai_python_client_works() {
@@ -292,23 +464,30 @@ async fn official_openai_python_client_works() {
              ALLMENDE_SKIP_PYTHON_CLIENT=1 to skip this test"
         ),
     }
-    let app = app().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let encoder = encoder_file();
+    let (_dir, app) = match &encoder {
+        Some(path) => {
+            let (dir, app) = app_with_encoder(path).await;
+            (Some(dir), app)
+        }
+        None => (None, app().await),
+    };
+    // A real server with connection info, as `allmende serve` runs it (limits included).
+    let addr = common::serve(app).await;
+    let base = format!("http://{addr}");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_client.py");
+    let mut command = tokio::process::Command::new("python3");
+    command.arg(script).arg(&base);
+    if encoder.is_some() {
+        command.arg("--embeddings");
+    }
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(300),
-        tokio::process::Command::new("python3")
-            .arg(script)
-            .arg(&base)
-            .kill_on_drop(true)
-            .output(),
+        command.kill_on_drop(true).output(),
     )
     .await
     .expect("the Python client finished within 5 minutes")
     .expect("python3 runs");
-    server.abort();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("--- openai_client.py stdout\n{stdout}\n--- stderr\n{stderr}");
@@ -318,4 +497,9 @@ async fn official_openai_python_client_works() {
         out.status
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
+    assert_eq!(
+        stdout.contains("ok embeddings"),
+        encoder.is_some(),
+        "the embedding checks run exactly when the encoder is present:\n{stdout}"
+    );
 }

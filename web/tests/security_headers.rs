@@ -45,7 +45,10 @@ async fn preflight(origin: &str) -> axum::response::Response {
             Request::options("/api/chat")
                 .header(header::ORIGIN, origin)
                 .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-                .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+                .header(
+                    header::ACCESS_CONTROL_REQUEST_HEADERS,
+                    "content-type,x-allmende-widget",
+                )
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -67,6 +70,14 @@ async fn cors_answers_the_allow_listed_origin_only() {
             .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
             .is_none(),
         "no cookies, no credentials"
+    );
+    let allowed_headers = allowed.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed_headers.contains("x-allmende-widget"),
+        "the widget may name itself: {allowed_headers}"
     );
 
     let other = preflight("https://evil.example").await;

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use allmende_search::{Hit, SearchIndex, SearchOptions};
+use allmende_search::dense::DenseRetriever;
+use allmende_search::{Hit, SearchIndex};
 
 use super::gate::{GateStats, GenerationGate};
 use super::language::{self, AnswerStyle, Language};
 use super::{
     Answer, AnswerMode, AnswerRequest, AssistantConfig, citations, extractive, guard, prompt,
-    refused,
+    refused, retrieval,
 };
 use crate::facts::Fact;
 use crate::llm::{ChatMessage, FinishReason, GenerationParams, LocalLlm};
@@ -19,6 +20,7 @@ use crate::{Error, Result};
 /// The assistant: retrieval plus (optionally) a local model behind a bounded queue.
 pub struct Assistant {
     index: Arc<SearchIndex>,
+    dense: Option<DenseRetriever>,
     llm: Option<Arc<LocalLlm>>,
     gate: GenerationGate,
     config: AssistantConfig,
@@ -29,10 +31,23 @@ impl Assistant {
     pub fn new(index: Arc<SearchIndex>, llm: Option<LocalLlm>, config: AssistantConfig) -> Self {
         Self {
             index,
+            dense: None,
             llm: llm.map(Arc::new),
             gate: GenerationGate::new(config.concurrent_generations, config.max_waiting),
             config,
         }
+    }
+
+    /// Adds dense retrieval: answers are then grounded in BM25 and e5 results fused (see
+    /// [`retrieval`]).
+    pub fn with_dense(mut self, dense: DenseRetriever) -> Self {
+        self.dense = Some(dense);
+        self
+    }
+
+    /// Whether dense retrieval is active.
+    pub fn has_dense(&self) -> bool {
+        self.dense.as_ref().is_some_and(|d| !d.is_empty())
     }
 
     /// The name of the loaded model, if any.
@@ -227,12 +242,7 @@ impl Assistant {
 
     /// The passages an answer to `question` would be grounded in.
     pub fn retrieve(&self, question: &str) -> Result<Vec<Hit>> {
-        let opts = SearchOptions {
-            limit: self.config.passages,
-            one_hit_per_document: true,
-            sources: self.config.sources.clone(),
-        };
-        Ok(self.index.search(question, &opts)?)
+        retrieval::retrieve(&self.index, self.dense.as_ref(), question, &self.config)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod gate;
 pub mod guard;
 pub mod language;
 pub mod prompt;
+pub mod retrieval;
 
 pub use assistant::Assistant;
 pub use gate::GateStats;
@@ -46,6 +47,10 @@ pub struct AssistantConfig {
     pub concurrent_generations: usize,
     /// Questions that may wait for a free generation; more get "busy, retry later".
     pub max_waiting: usize,
+    /// Cosine similarity a passage found by the e5 vectors must reach to be used (BM25 hits
+    /// need no such floor). Below it, a question about nothing in the corpus would cite a
+    /// loosely related page instead of saying that nothing was found.
+    pub dense_min_similarity: f32,
 }
 
 impl Default for AssistantConfig {
@@ -63,6 +68,7 @@ impl Default for AssistantConfig {
             ],
             concurrent_generations: 1,
             max_waiting: 8,
+            dense_min_similarity: 0.82,
         }
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{DenseError, DenseIndex, Encoder, Result};
+use super::{DenseError, DenseIndex, Encoder, Result, passage_text};
 use crate::SearchIndex;
 use crate::fusion::{DEFAULT_RRF_K, reciprocal_rank_fusion};
 
@@ -29,17 +29,7 @@ impl DenseDocuments {
             let passages = index
                 .passages(source)
                 .map_err(|e| DenseError::Store(format!("reading passages of {source}: {e}")))?;
-            let texts: Vec<String> = passages
-                .iter()
-                .map(|p| {
-                    [p.title.as_str(), p.teaser.as_str(), p.text.as_str()]
-                        .iter()
-                        .filter(|t| !t.is_empty())
-                        .copied()
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .collect();
+            let texts: Vec<String> = passages.iter().map(passage_text).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let vectors = encoder.encode_passages(&refs)?;
             let mut dense = DenseIndex::new(encoder.dim());

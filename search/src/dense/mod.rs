@@ -11,18 +11,22 @@
 //! multilingual-e5 was trained); the score of a passage is the dot product of the two unit
 //! vectors, i.e. the cosine similarity.
 
+pub mod ann;
 pub mod documents;
 pub mod encoder;
 pub mod format;
+pub mod passage_vectors;
 pub mod store;
 pub mod tokenizer;
 
 use std::path::PathBuf;
 
+pub use ann::{Hnsw, HnswParams};
 pub use documents::{DenseDocuments, hybrid};
 pub use encoder::Encoder;
 pub use format::E5File;
-pub use store::DenseIndex;
+pub use passage_vectors::{DenseRetriever, PassageVectors, RefreshStats, passage_text};
+pub use store::{DenseIndex, EXACT_BELOW, SearchMethod, SearchPolicy};
 pub use tokenizer::E5Tokenizer;
 
 /// File name of the encoder in the models directory.

@@ -1,5 +1,8 @@
-//! `POST /api/chat` `{"message": "…"}` → `{"answer", "citations": [...], "mode", "language",
-//! "request_id"}`. Optional fields: `"language"` (`de`, `en`, …; detected from the message when
+//! `POST /api/chat` `{"message": "…"}` → `{"answer", "citations": [...], "offices": [...],
+//! "mode", "language", "request_id"}`. `offices` holds the cards (name, address, opening hours,
+//! appointment URL, phone) of the Musterstadt offices responsible for the cited services, read
+//! from the open-data offices table (empty when none); `request_id` is the answer's id for
+//! `POST /api/feedback`. Optional fields: `"language"` (`de`, `en`, …; detected from the message when
 //! absent) and `"style"` (`standard` or `leichte_sprache`). Number questions are first matched
 //! against the curated fact templates (a read-only query on open-data tables, cited with its
 //! SQL). Empty message → 400, too long → 413, unknown language → 400, generation queue full →
@@ -27,7 +30,12 @@ use tokio::sync::mpsc;
 
 use super::RequestId;
 use crate::api_error::ApiError;
+use crate::limits::{Admitted, account_generation};
 use crate::state::SharedState;
+
+mod offices;
+
+pub use offices::OfficeCard;
 
 /// Events buffered between the generating thread and the client before the model waits.
 const STREAM_BUFFER: usize = 64;
@@ -80,9 +88,11 @@ impl ChatRequest {
 pub async fn post_chat(
     State(state): State<SharedState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    admitted: Option<Extension<Admitted>>,
     headers: HeaderMap,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
+    let admitted = admitted.map(|Extension(a)| a);
     let Json(request) = body.map_err(|e| ApiError::from(e).with_request_id(&id))?;
     state
         .assistant
@@ -90,19 +100,24 @@ pub async fn post_chat(
         .map_err(|e| api_error(e, &id))?;
     let answer_request = request.to_answer_request(&state, &id).await?;
     if request.stream || accepts_event_stream(&headers) {
-        return Ok(stream_answer(state, answer_request, id));
+        return Ok(stream_answer(state, answer_request, admitted, id));
     }
     let worker = state.clone();
-    let answer = tokio::task::spawn_blocking(move || {
-        worker
+    let started = std::time::Instant::now();
+    let (answer, raw) = tokio::task::spawn_blocking(move || {
+        let mut raw = String::new();
+        let answer = worker
             .assistant
-            .answer_request(&answer_request, &mut |_| {})
+            .answer_request(&answer_request, &mut |piece| raw.push_str(piece));
+        (answer, raw)
     })
     .await
-    .map_err(|e| ApiError::internal(e, &id))?
-    .map_err(|e| api_error(e, &id))?;
+    .map_err(|e| ApiError::internal(e, &id))?;
+    let answer = answer.map_err(|e| api_error(e, &id))?;
+    account_generation(&state, admitted.as_ref(), &answer, &raw, started.elapsed());
     state.metrics.record_answer(&answer.mode);
-    Ok(Json(answer_json(&answer, &id)).into_response())
+    let offices = offices::for_citations(&state.engine, &answer.citations, &id).await;
+    Ok(Json(answer_json(&answer, &offices, &id)).into_response())
 }
 
 /// Whether the client asked for `text/event-stream` in its `Accept` header.
@@ -142,10 +157,11 @@ fn api_error(e: allmende_assistant::Error, id: &str) -> ApiError {
 }
 
 /// The JSON body of a finished answer (also the data of the `done` event).
-fn answer_json(answer: &Answer, id: &str) -> Value {
+fn answer_json(answer: &Answer, offices: &[OfficeCard], id: &str) -> Value {
     json!({
         "answer": answer.text,
         "citations": answer.citations,
+        "offices": offices,
         "mode": answer.mode,
         "language": answer.language,
         "request_id": id,
@@ -172,18 +188,28 @@ fn error_event(error: &ApiError) -> Event {
     )
 }
 
-/// Runs the model on a blocking thread and streams its pieces as Server-Sent Events.
-fn stream_answer(state: SharedState, request: AnswerRequest, id: String) -> Response {
+/// Runs the model on a blocking thread and streams its pieces as Server-Sent Events; the
+/// office cards are looked up once the answer (and so its citations) is known.
+fn stream_answer(
+    state: SharedState,
+    request: AnswerRequest,
+    admitted: Option<Admitted>,
+    id: String,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Event>(STREAM_BUFFER);
-    let panic_tx = tx.clone();
+    let worker = state.clone();
+    let worker_tx = tx.clone();
     let worker_id = id.clone();
+    let started = std::time::Instant::now();
     let generation = tokio::task::spawn_blocking(move || {
         let mut open = true;
-        let result = state.assistant.answer_request(&request, &mut |piece| {
+        let mut raw = String::new();
+        let result = worker.assistant.answer_request(&request, &mut |piece| {
+            raw.push_str(piece);
             if !open || piece.is_empty() {
                 return;
             }
-            if tx
+            if worker_tx
                 .blocking_send(json_event("token", &json!({ "text": piece })))
                 .is_err()
             {
@@ -192,23 +218,24 @@ fn stream_answer(state: SharedState, request: AnswerRequest, id: String) -> Resp
                 open = false;
             }
         });
-        let last = match result {
-            Ok(answer) => {
-                state.metrics.record_answer(&answer.mode);
-                json_event("done", &answer_json(&answer, &worker_id))
-            }
-            Err(e) => error_event(&api_error(e, &worker_id)),
-        };
-        if open {
-            let _ = tx.blocking_send(last);
+        // Generated tokens count against the daily budget even when the client left early.
+        if let Ok(answer) = &result {
+            account_generation(&worker, admitted.as_ref(), answer, &raw, started.elapsed());
         }
+        (result, open)
     });
     tokio::spawn(async move {
-        if let Err(e) = generation.await {
-            let _ = panic_tx
-                .send(error_event(&ApiError::internal(e, &id)))
-                .await;
-        }
+        let last = match generation.await {
+            Ok((_, false)) => return,
+            Ok((Ok(answer), true)) => {
+                state.metrics.record_answer(&answer.mode);
+                let offices = offices::for_citations(&state.engine, &answer.citations, &id).await;
+                json_event("done", &answer_json(&answer, &offices, &id))
+            }
+            Ok((Err(e), true)) => error_event(&api_error(e, &id)),
+            Err(e) => error_event(&ApiError::internal(e, &id)),
+        };
+        let _ = tx.send(last).await;
     });
     let events = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv()

@@ -1,16 +1,20 @@
 //! The HTTP surface: one file per route group, assembled here with the request-id and metrics
-//! middleware, the body limit and the JSON 404 fallback.
+//! middleware, the body limit, the defences of [`crate::limits`] on the endpoints that cost
+//! compute, and JSON fallbacks for unknown routes (404) and methods (405). Every route is
+//! described in the OpenAPI document at `/openapi.json` ([`openapi`]).
 
 pub mod chat;
+pub mod feedback;
 pub mod health;
 pub mod openai;
+pub mod openapi;
 pub mod search;
 pub mod sql;
 pub mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderValue, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,19 +50,39 @@ pub fn router(state: SharedState) -> Router {
     let [csp, nosniff, referrer, permissions] =
         crate::security::header_layers(&state.config.server);
     let cors = crate::security::cors_layer(&state.config.server);
+    // Endpoints that generate text: rate limits, the daily token budget, the time limit.
+    let generating = Router::new()
+        .route("/api/chat", post(chat::post_chat))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::guard_generation,
+        ));
+    // Other endpoints a client could overuse: rate limits and the time limit.
+    let limited = Router::new()
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/api/feedback", post(feedback::post_feedback))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::limits::guard_requests,
+        ));
     Router::new()
         .route("/", get(widget::index))
         .route("/widget.js", get(widget::script))
         .route("/widget.css", get(widget::style))
+        .route("/demo", get(widget::demo))
+        .route("/demo.css", get(widget::demo_style))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api/sql", post(sql::post_sql))
         .route("/api/search", get(search::get_search))
-        .route("/api/chat", post(chat::post_chat))
         .route("/v1/models", get(openai::list_models))
-        .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/metrics", get(crate::metrics::get_metrics))
+        .route("/openapi.json", get(openapi::get_openapi))
+        .merge(generating)
+        .merge(limited)
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -75,6 +99,14 @@ pub fn router(state: SharedState) -> Router {
 
 async fn fallback(uri: Uri) -> ApiError {
     ApiError::not_found(uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not supported on {}", uri.path()),
+    )
 }
 
 /// Gives every request an id (a fresh UUID), logs the request with it, and returns it.

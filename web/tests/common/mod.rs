@@ -107,3 +107,156 @@ pub fn post_json(uri: &str, body: Value) -> Request<Body> {
         .body(Body::from(body.to_string()))
         .unwrap()
 }
+
+/// Serves `app` on a loopback port with connection info (as `allmende serve` does, so the
+/// limits see client addresses). Returns the address; the server stops with the test's runtime.
+pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
+/// A response read off the wire by [`http`].
+#[derive(Debug)]
+pub struct WireResponse {
+    pub status: u16,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl WireResponse {
+    /// The first header named `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh TCP connection (`Connection: close`), for tests that need
+/// a real socket (client addresses, the real server). `headers` are extra header lines.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> WireResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let rest = &raw[split + 4..];
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_vec()
+    };
+    let body = String::from_utf8_lossy(&body).into_owned();
+    WireResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Decodes a chunked body.
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&rest[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.trim(), 16).ok());
+        let after = &rest[line_end + 2..];
+        match size {
+            Some(size) if size > 0 && after.len() >= size => {
+                out.extend_from_slice(&after[..size]);
+                rest = after[size..]
+                    .strip_prefix(b"\r\n")
+                    .unwrap_or(&after[size..]);
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+/// The multilingual-e5-small file in the repository's `data/models`, or `None` with a notice
+/// saying which checks were skipped. With `CI=true` a missing file fails the test: CI pulls it.
+pub fn encoder_file(skipped: &str) -> Option<PathBuf> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../data/models")
+        .join(allmende_search::dense::MODEL_FILE_NAME);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {} is missing (`allmende models pull multilingual-e5-small-q4`)",
+        path.display()
+    );
+    println!(
+        "SKIPPED {skipped}: {} not present (`allmende models pull multilingual-e5-small-q4`)",
+        path.display()
+    );
+    None
+}
+
+/// The test configuration over a fresh data dir whose snapshots and index link to the shared
+/// ones and whose `models/` holds (a link to) `encoder`, so that the state loads it. Keep the
+/// directory alive while the app runs.
+pub fn config_with_encoder(encoder: &std::path::Path) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["snapshots", "index"] {
+        std::os::unix::fs::symlink(data_dir().join(sub), dir.path().join(sub)).expect("link");
+    }
+    let mut config = test_config(data_dir());
+    config.data_dir = dir.path().to_path_buf();
+    std::fs::create_dir_all(config.models_dir()).expect("models dir");
+    std::os::unix::fs::symlink(encoder, config.encoder_path()).expect("link");
+    (dir, config)
+}

@@ -2,8 +2,10 @@
 //! `openai` clients, `base_url = "http://host:port/v1"`, any API key):
 //!
 //! - `GET /v1/models` → `{"object": "list", "data": [{"id", "object": "model", "created",
-//!   "owned_by": "allmende"}]}` with the one served model (its name, or `allmende-extractive`
-//!   without a model; `created` is the server's start time).
+//!   "owned_by": "allmende"}]}` with the served chat model first (its name, or
+//!   `allmende-extractive` without a model; `created` is the server's start time), then
+//!   `multilingual-e5-small` when the sentence encoder is loaded.
+//! - `POST /v1/embeddings`: sentence vectors, see [`embeddings`].
 //! - `POST /v1/chat/completions` answers the **last `user` message** through the same grounded
 //!   path as `/api/chat` (person guard, fact templates, retrieval, checked citations). This is
 //!   not raw model access: client `system`/`developer` messages and earlier turns are ignored,
@@ -22,8 +24,11 @@
 //!   the authoritative text use the non-streaming call. A failure before the first piece is a
 //!   plain HTTP error (e.g. 429 with `Retry-After`); a later one is a `data: {"error": …}` line.
 //! - Errors: `{"error": {"message", "type", "param": null, "code"}}` — 400 invalid JSON, no or
-//!   empty user message; 413 too long; 429 busy (`Retry-After`); 500 generic with the request id.
+//!   empty user message; 413 too long; 429 busy, rate-limited or daily budget spent
+//!   (`Retry-After`, see [`crate::limits`]); 504 over the time limit; 500 generic with the
+//!   request id. Tokens the model writes are charged to the daily budget.
 
+pub mod embeddings;
 mod wire;
 
 use std::convert::Infallible;
@@ -38,10 +43,12 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+pub use embeddings::{EMBEDDING_MODEL_ID, embeddings};
 use wire::{Completion, Usage};
 pub use wire::{CompletionRequest, OpenAiError};
 
 use super::RequestId;
+use crate::limits::{Admitted, account_generation};
 use crate::state::SharedState;
 
 /// The model id reported when answers are extractive (no model loaded).
@@ -61,23 +68,29 @@ fn model_id(state: &SharedState) -> String {
 
 /// `GET /v1/models`.
 pub async fn list_models(State(state): State<SharedState>) -> Json<Value> {
-    Json(json!({
-        "object": "list",
-        "data": [{
-            "id": model_id(&state),
+    let model = |id: &str| {
+        json!({
+            "id": id,
             "object": "model",
             "created": state.metrics.started_unix(),
             "owned_by": "allmende",
-        }],
-    }))
+        })
+    };
+    let mut data = vec![model(&model_id(&state))];
+    if state.encoder.is_some() {
+        data.push(model(EMBEDDING_MODEL_ID));
+    }
+    Json(json!({ "object": "list", "data": data }))
 }
 
 /// `POST /v1/chat/completions`.
 pub async fn chat_completions(
     State(state): State<SharedState>,
     Extension(RequestId(id)): Extension<RequestId>,
+    admitted: Option<Extension<Admitted>>,
     body: Result<Json<CompletionRequest>, JsonRejection>,
 ) -> Result<Response, OpenAiError> {
+    let admitted = admitted.map(|Extension(a)| a);
     let Json(request) = body?;
     let question = request.question()?;
     state
@@ -88,13 +101,16 @@ pub async fn chat_completions(
     answer_request.facts = state.lookup_facts(&question, &id).await;
     let completion = Completion::new(model_id(&state));
     if request.stream.unwrap_or(false) {
-        return stream(state, answer_request, completion, id).await;
+        return stream(state, answer_request, completion, id, admitted).await;
     }
     let worker = state.clone();
     let (answer, usage) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let mut raw = String::new();
         let answer = worker
             .assistant
-            .answer_request(&answer_request, &mut |_| {})?;
+            .answer_request(&answer_request, &mut |piece| raw.push_str(piece))?;
+        account_generation(&worker, admitted.as_ref(), &answer, &raw, started.elapsed());
         let usage = estimate_usage(&worker, &answer_request.question, &answer.text);
         Ok::<_, allmende_assistant::Error>((answer, usage))
     })
@@ -130,6 +146,7 @@ async fn stream(
     request: AnswerRequest,
     completion: Completion,
     id: String,
+    admitted: Option<Admitted>,
 ) -> Result<Response, OpenAiError> {
     let (tx, mut rx) = mpsc::channel::<Message>(STREAM_BUFFER);
     let panic_tx = tx.clone();
@@ -137,7 +154,10 @@ async fn stream(
     let early_id = id.clone();
     let generation = tokio::task::spawn_blocking(move || {
         let mut open = true;
+        let started = std::time::Instant::now();
+        let mut raw = String::new();
         let result = state.assistant.answer_request(&request, &mut |piece| {
+            raw.push_str(piece);
             if open && !piece.is_empty() && tx.blocking_send(Message::Piece(piece.into())).is_err()
             {
                 // The client went away: stop forwarding (the generation itself runs to its end).
@@ -148,6 +168,7 @@ async fn stream(
         let last = match result {
             Ok(answer) => {
                 state.metrics.record_answer(&answer.mode);
+                account_generation(&state, admitted.as_ref(), &answer, &raw, started.elapsed());
                 Message::Done(Box::new(answer))
             }
             Err(e) => Message::Failed(OpenAiError::from_assistant(e, &worker_id)),

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::api_error::ApiError;
+
 /// `POST /v1/chat/completions` body. Unknown fields are ignored (OpenAI clients send many).
 ///
 /// `max_tokens`, `max_completion_tokens`, `temperature`, `top_p`, `stop` and `seed` are
@@ -249,6 +251,24 @@ impl OpenAiError {
                 retry_after: Some(retry_after_secs.max(1)),
             },
             other => Self::internal(other, request_id),
+        }
+    }
+
+    /// An [`ApiError`] (from the limits, …) in OpenAI's shape: 429 is a `rate_limit_error`,
+    /// 5xx a `server_error`, the rest an `invalid_request_error`; code, message and
+    /// `Retry-After` are kept.
+    pub fn from_api(error: ApiError) -> Self {
+        let kind = match error.status {
+            StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
+            s if s.is_server_error() => "server_error",
+            _ => "invalid_request_error",
+        };
+        Self {
+            status: error.status,
+            kind,
+            code: error.code,
+            message: error.message,
+            retry_after: error.retry_after,
         }
     }
 

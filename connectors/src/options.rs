@@ -1,0 +1,104 @@
+//! Per-source options (the `options` table of a `[[sources]]` entry): column type overrides,
+//! the sheet and header row of a workbook, where the records of a JSON document live, how
+//! nested objects are stored, the coordinate reference system of a GeoJSON file, and which
+//! columns of a table hold projected coordinates.
+//!
+//! ```toml
+//! [[sources]]
+//! source = "koeln"
+//! table = "wahllokale"
+//! format = "csv"
+//! path = "{shared}/koeln/wahllokale.csv"
+//! # licence, attribution, ...
+//! [sources.options]
+//! columns = { rollstuhlgerecht = "bool" }
+//! coordinates = { x = "koorx", y = "koory", crs = "EPSG:3857" }
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The Arrow type a column is declared as (`columns = { plz = "text" }`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// Utf8.
+    Text,
+    /// Int64 (German thousands groups allowed).
+    Int,
+    /// Float64 (decimal comma or point, decided per column).
+    Float,
+    /// Date32 (`dd.mm.yyyy` or `yyyy-mm-dd`).
+    Date,
+    /// Boolean (`true`/`false`, `ja`/`nein`, `1`/`0`).
+    Bool,
+}
+
+impl std::fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ColumnType::Text => "text",
+            ColumnType::Int => "int",
+            ColumnType::Float => "float",
+            ColumnType::Date => "date",
+            ColumnType::Bool => "bool",
+        })
+    }
+}
+
+/// How nested JSON objects become columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NestedMode {
+    /// `{"geo": {"lat": 1}}` becomes a column `geo_lat` (arrays stay JSON text).
+    #[default]
+    Flatten,
+    /// Nested objects and arrays are kept as JSON text in one column.
+    Json,
+}
+
+/// Two columns of a table that hold projected coordinates; `lon` and `lat` (WGS84) are added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoordinateColumns {
+    /// Column with easting / x (after SQL-friendly renaming, e.g. `koorx`).
+    pub x: String,
+    /// Column with northing / y.
+    pub y: String,
+    /// Their reference system, e.g. `EPSG:25832`, `EPSG:25833`, `EPSG:3857`, `EPSG:4326`.
+    pub crs: String,
+}
+
+/// Options of one source; every field is optional and most apply to some formats only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceOptions {
+    /// Declared column types by (SQL-friendly) column name; other columns are inferred. A cell
+    /// that does not fit its declared type sends its row to quarantine.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnType>,
+    /// XLSX: the sheet to read (default: the first).
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// XLSX and GENESIS: 1-based row number of the (last) header row, when detection guesses
+    /// wrong. GENESIS takes every non-title row above the data as header rows.
+    #[serde(default)]
+    pub header_row: Option<usize>,
+    /// GENESIS: names for the leading label columns (their header cells are usually empty).
+    #[serde(default)]
+    pub label_columns: Vec<String>,
+    /// JSON: a JSON pointer to the array of records, e.g. `/data` (default: the document itself
+    /// when it is an array, else its only array member).
+    #[serde(default)]
+    pub records: Option<String>,
+    /// JSON, NDJSON, GeoJSON properties: how nested objects are stored.
+    #[serde(default)]
+    pub nested: NestedMode,
+    /// GeoJSON: the coordinate reference system when the file has no `crs` member (or to
+    /// override it), e.g. `EPSG:25832`.
+    #[serde(default)]
+    pub crs: Option<String>,
+    /// Any tabular format: projected coordinate columns to convert into `lon`/`lat` (WGS84).
+    #[serde(default)]
+    pub coordinates: Option<CoordinateColumns>,
+}
