@@ -60,6 +60,9 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
     };
     config.model.name = "none".into();
     config.datasets.shared_dir = data_dir.join("no-shared-data");
+    // Tests check answers, not speed: real models on two busy cores may take minutes.
+    // (web/tests/limits.rs sets its own limit to test the 504.)
+    config.limits.request_timeout_seconds = 3600;
     config
 }
 
