@@ -10,10 +10,12 @@ ALLMENDE = target/debug/allmende --data-dir $(DATA_DIR) --model $(MODEL)
 
 .PHONY: demo test test-deps build model ingest serve check
 
-# The official OpenAI Python client, used by web/tests/openai_client.rs, and schemathesis,
-# which web/tests/openapi.rs runs against a live server with /openapi.json.
+# The official OpenAI Python client, used by web/tests/suite/openai_client.rs; schemathesis,
+# which web/tests/suite/openapi.rs runs against a live server with /openapi.json; and the ADBC
+# Flight SQL driver with pyarrow, which web/tests/suite/flight_sql.rs drives.
 OPENAI_CLIENT = openai==3.54.0
 SCHEMATHESIS = schemathesis==4.32.5
+FLIGHT_SQL_CLIENT = adbc-driver-flightsql==1.13.0 pyarrow==26.0.1
 PIP_INSTALL = python3 -m pip install --quiet --disable-pip-version-check
 
 ## Build, fetch the model if missing, ingest Musterstadt (and the shared samples), serve on $(BIND).
@@ -47,6 +49,8 @@ test-deps:
 	  || $(PIP_INSTALL) --break-system-packages $(OPENAI_CLIENT)
 	@python3 -c "import schemathesis" 2>/dev/null || $(PIP_INSTALL) $(SCHEMATHESIS) \
 	  || $(PIP_INSTALL) --break-system-packages $(SCHEMATHESIS)
+	@python3 -c "import adbc_driver_flightsql, pyarrow" 2>/dev/null || $(PIP_INSTALL) $(FLIGHT_SQL_CLIENT) \
+	  || $(PIP_INSTALL) --break-system-packages $(FLIGHT_SQL_CLIENT)
 
 ## Formatting and lints, as in CI.
 check:

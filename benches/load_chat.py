@@ -4,8 +4,9 @@
 Starts the server (given binary, data dir and model) on a free port, runs `wrk` (Debian
 package `wrk`) with benches/load/chat.lua for a bounded time with N connections (100 by
 default: 100 concurrent chat sessions), samples the server's resident memory every second,
-and reports requests per HTTP status, latency percentiles, and memory at start, in the first
-and in the last tenth of the run. It exits non-zero on any 5xx response or when the server
+and reports requests per HTTP status, latency percentiles, memory at start, in the first and
+last tenth and at each quarter of the run (growth over the second half shows whether memory
+has levelled off), and the server's own queue and prefix-cache metrics at the end. It exits non-zero on any 5xx response or when the server
 dies, so it can gate a release.
 
 The per-address rate limit is the first defence and would answer almost everything with 429
@@ -50,6 +51,30 @@ def rss_kib(pid: int) -> int | None:
     except OSError:
         return None
     return None
+
+
+# Server metrics worth reporting after a load run (see web/src/metrics.rs).
+REPORTED_METRICS = (
+    "allmende_generation_rejected_total", "allmende_retrieval_rejected_total",
+    "allmende_prefix_cache_entries", "allmende_prefix_cache_bytes",
+    "allmende_prefix_cache_hits_total", "allmende_prefix_cache_misses_total",
+    "allmende_generated_tokens_total",
+)
+
+
+def scrape_metrics(base: str) -> dict[str, float]:
+    """The unlabelled samples of REPORTED_METRICS from GET /metrics."""
+    try:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=30) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in REPORTED_METRICS:
+            out[name] = float(value)
+    return out
 
 
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 300) -> None:
@@ -114,6 +139,7 @@ def main() -> int:
         stop.set()
         sampler.join()
         alive = server.poll() is None
+        server_metrics = scrape_metrics(base) if alive else {}
     finally:
         server.terminate()
         try:
@@ -139,6 +165,11 @@ def main() -> int:
     first = max(v for _, v in samples[:tenth]) if samples else 0
     last = max(v for _, v in samples[-tenth:]) if samples else 0
     peak = max((v for _, v in samples), default=0)
+    # RSS at 25/50/75/100 % of the run: the largest sample of each quarter.
+    quarters = []
+    for q in range(4):
+        part = samples[q * len(samples) // 4:(q + 1) * len(samples) // 4]
+        quarters.append(round(max((v for _, v in part), default=0) / 1024, 1))
     total = sum(statuses.values())
     server_errors = sum(v for k, v in statuses.items() if k.startswith("5"))
     result = {
@@ -147,7 +178,10 @@ def main() -> int:
         "requests_per_s": round(total / args.duration, 1), "statuses": statuses,
         "latency": latency, "socket_errors": socket_errors, "server_alive": alive,
         "rss_mib": {"start": round(start_rss / 1024, 1), "first_tenth": round(first / 1024, 1),
-                    "last_tenth": round(last / 1024, 1), "peak": round(peak / 1024, 1)},
+                    "last_tenth": round(last / 1024, 1), "peak": round(peak / 1024, 1),
+                    "by_quarter": quarters,
+                    "growth_second_half": round(quarters[3] - quarters[1], 1)},
+        "server_metrics": server_metrics,
     }
     if args.format == "json":
         print(json.dumps(result, indent=2))
@@ -159,6 +193,10 @@ def main() -> int:
               f"| {', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))} "
               f"| {latency.get('p50_ms', 0):.0f} | {latency.get('p99_ms', 0):.0f} "
               f"| {m['start']} / {m['first_tenth']} / {m['last_tenth']} / {m['peak']} |")
+        print(f"RSS by quarter (MiB): {m['by_quarter']}; growth over the second half: "
+              f"{m['growth_second_half']} MiB")
+        for name, value in sorted(server_metrics.items()):
+            print(f"{name} {value:g}")
         if socket_errors:
             print(socket_errors)
     if server_errors or not alive:

@@ -284,6 +284,7 @@ fn greedy(max_tokens: usize) -> GenerationParams {
         seed: 0,
         stop: Vec::new(),
         repeat_penalty: 1.0,
+        ..GenerationParams::default()
     }
 }
 

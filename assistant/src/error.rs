@@ -30,12 +30,19 @@ pub enum Error {
     /// A fact template (datasets/facts.toml) is invalid or its query failed.
     #[error("facts: {0}")]
     Facts(String),
-    /// All generation slots are busy and the wait queue is full; retry after the given time.
-    #[error("the assistant is busy ({waiting} questions waiting); retry in {retry_after_secs} s")]
+    /// All slots of a stage are busy and its wait queue is full; retry after the given time.
+    #[error(
+        "the assistant is busy ({stage}: {waiting} questions waiting); retry in {retry_after_secs} s"
+    )]
     Busy {
+        stage: crate::answer::gate::Stage,
         waiting: usize,
         retry_after_secs: u64,
     },
+    /// The asker is gone (disconnected, or the request ran past its time limit); the answer
+    /// was abandoned (see [`crate::cancel`]).
+    #[error("the request was cancelled: the client left or its time limit passed")]
+    Cancelled,
     /// A broken invariant: this is a bug in Allmende.
     #[error("internal error (this is a bug): {0}")]
     Internal(String),

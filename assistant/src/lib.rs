@@ -7,6 +7,7 @@
 
 pub mod answer;
 pub mod bench;
+pub mod cancel;
 pub mod error;
 pub mod facts;
 pub mod llm;

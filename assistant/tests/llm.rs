@@ -163,6 +163,31 @@ fn stop_strings_end_generation_and_are_not_returned() {
 }
 
 #[test]
+fn a_cancelled_generation_stops_between_tokens() {
+    let (_dir, path) = tiny_model(5);
+    let llm = LocalLlm::load(&path).unwrap();
+    let chat = ask("Hallo");
+    let params = greedy(32);
+    let cancel = params.cancel.clone();
+    let mut pieces = 0;
+    let err = llm
+        .generate(&chat, &params, &mut |_| {
+            pieces += 1;
+            if pieces == 3 {
+                cancel.cancel(); // the asker left after three pieces
+            }
+        })
+        .unwrap_err();
+    assert!(matches!(err, allmende_assistant::Error::Cancelled), "{err}");
+    assert_eq!(pieces, 3, "no token after the cancellation");
+    // A token cancelled before the call never starts the prompt.
+    assert!(matches!(
+        llm.generate(&chat, &params, &mut |_| {}),
+        Err(allmende_assistant::Error::Cancelled)
+    ));
+}
+
+#[test]
 fn seeded_sampling_is_reproducible_and_context_is_enforced() {
     let (_dir, path) = tiny_model(5);
     let llm = LocalLlm::load(&path).unwrap();

@@ -137,11 +137,9 @@ pub fn parse_with(
         german_text: true,
     };
     let (batch, rejected) = typed::build(&names, rows, typing)?;
-    quarantine.extend(rejected);
-    quarantine.sort_by_key(|q| q.line);
     Ok(ParsedCsv {
         batch,
-        quarantine,
+        quarantine: crate::source::merge_rejects(quarantine, rejected),
         rows_read,
         separator,
     })

@@ -172,14 +172,7 @@ pub fn parse(bytes: &[u8], origin: &str, options: &SourceOptions) -> Result<Pars
         german_text: true,
     };
     let (batch, rejected): (RecordBatch, _) = typed::build(&names, rows, typing)?;
-    quarantine.extend(rejected);
-    quarantine.sort_by_key(|q| q.line);
-    Ok(Parsed {
-        batch,
-        quarantine,
-        rows_read,
-        notes,
-    })
+    Ok(Parsed::new(batch, quarantine, rejected, rows_read, notes))
 }
 
 /// Footnotes and copyright: paragraphs between `___` lines, each one note.

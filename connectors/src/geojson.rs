@@ -98,14 +98,13 @@ pub fn parse(bytes: &[u8], origin: &str, options: &SourceOptions) -> Result<Pars
         }
     }
     let (batch, rejected) = table.finish(options)?;
-    quarantine.extend(rejected);
-    quarantine.sort_by_key(|q| q.line);
-    Ok(Parsed {
+    Ok(Parsed::new(
         batch,
         quarantine,
-        rows_read: features.len(),
+        rejected,
+        features.len(),
         notes,
-    })
+    ))
 }
 
 fn feature_cells(

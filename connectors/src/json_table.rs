@@ -250,19 +250,18 @@ pub fn parse_ndjson(bytes: &[u8], origin: &str, options: &SourceOptions) -> Resu
 
 fn finish(
     table: RecordTable,
-    mut quarantine: Vec<QuarantinedRow>,
+    quarantine: Vec<QuarantinedRow>,
     rows_read: usize,
     options: &SourceOptions,
 ) -> Result<Parsed> {
     let (batch, rejected) = table.finish(options)?;
-    quarantine.extend(rejected);
-    quarantine.sort_by_key(|q| q.line);
-    Ok(Parsed {
+    Ok(Parsed::new(
         batch,
         quarantine,
+        rejected,
         rows_read,
-        notes: Vec::new(),
-    })
+        Vec::new(),
+    ))
 }
 
 #[cfg(test)]

@@ -69,6 +69,29 @@ pub struct SourceSpec {
 }
 
 impl SourceSpec {
+    /// A spec for open data (not personal, no documents, default options) with the given
+    /// licence and attribution; set the other fields directly where they differ.
+    pub fn open_data(
+        source: &str,
+        table: &str,
+        format: Format,
+        path: PathBuf,
+        licence: &str,
+        attribution: &str,
+    ) -> Self {
+        Self {
+            source: source.into(),
+            table: table.into(),
+            format,
+            path,
+            licence: licence.into(),
+            attribution: attribution.into(),
+            personal: false,
+            documents_sql: None,
+            options: SourceOptions::default(),
+        }
+    }
+
     /// The validated qualified name.
     pub fn table_name(&self) -> Result<TableName> {
         TableName::new(&self.source, &self.table)
@@ -86,6 +109,35 @@ pub struct Parsed {
     pub rows_read: usize,
     /// What the file said besides its rows (titles, footnotes, CRS, upstream metadata).
     pub notes: Vec<String>,
+}
+
+impl Parsed {
+    /// A parse result from its parts: rows rejected while reading the file and rows rejected
+    /// while typing the columns go into one quarantine, in file order.
+    pub(crate) fn new(
+        batch: RecordBatch,
+        read_rejects: Vec<QuarantinedRow>,
+        type_rejects: Vec<QuarantinedRow>,
+        rows_read: usize,
+        notes: Vec<String>,
+    ) -> Self {
+        Self {
+            batch,
+            quarantine: merge_rejects(read_rejects, type_rejects),
+            rows_read,
+            notes,
+        }
+    }
+}
+
+/// Both kinds of rejected rows in one list, in file order.
+pub(crate) fn merge_rejects(
+    mut read_rejects: Vec<QuarantinedRow>,
+    type_rejects: Vec<QuarantinedRow>,
+) -> Vec<QuarantinedRow> {
+    read_rejects.extend(type_rejects);
+    read_rejects.sort_by_key(|q| q.line);
+    read_rejects
 }
 
 /// A loaded table: its rows, its rejects and its provenance.

@@ -207,14 +207,7 @@ pub fn parse(bytes: &[u8], origin: &str, options: &SourceOptions) -> Result<Pars
         german_text: true,
     };
     let (batch, rejected) = typed::build(&names, data, typing)?;
-    quarantine.extend(rejected);
-    quarantine.sort_by_key(|q| q.line);
-    Ok(Parsed {
-        batch,
-        quarantine,
-        rows_read,
-        notes,
-    })
+    Ok(Parsed::new(batch, quarantine, rejected, rows_read, notes))
 }
 
 fn row_text(row: &[Data]) -> String {

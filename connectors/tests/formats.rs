@@ -36,15 +36,8 @@ fn fixture(name: &str) -> PathBuf {
 
 fn spec(format: Format, path: PathBuf, options: SourceOptions) -> SourceSpec {
     SourceSpec {
-        source: "test".into(),
-        table: "t".into(),
-        format,
-        path,
-        licence: "test".into(),
-        attribution: "test".into(),
-        personal: false,
-        documents_sql: None,
         options,
+        ..SourceSpec::open_data("test", "t", format, path, "test", "test")
     }
 }
 

@@ -23,17 +23,7 @@ fn shared(rel: &str) -> Option<PathBuf> {
 }
 
 fn spec(source: &str, table: &str, format: Format, path: PathBuf) -> SourceSpec {
-    SourceSpec {
-        source: source.into(),
-        table: table.into(),
-        format,
-        path,
-        licence: "test".into(),
-        attribution: "test".into(),
-        personal: false,
-        documents_sql: None,
-        options: Default::default(),
-    }
+    SourceSpec::open_data(source, table, format, path, "test", "test")
 }
 
 fn musterstadt() -> (

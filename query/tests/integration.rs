@@ -20,15 +20,8 @@ async fn engine(config: QueryConfig) -> (tempfile::TempDir, QueryEngine) {
         ),
     ] {
         let spec = SourceSpec {
-            source: "musterstadt".into(),
-            table: table.into(),
-            format,
-            path,
-            licence: "CC0-1.0".into(),
-            attribution: "test".into(),
             personal,
-            documents_sql: None,
-            options: Default::default(),
+            ..SourceSpec::open_data("musterstadt", table, format, path, "CC0-1.0", "test")
         };
         store.write(&load(&spec).unwrap()).unwrap();
     }

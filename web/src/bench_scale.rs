@@ -64,6 +64,8 @@ pub struct ScaleArgs {
     pub seed: u64,
     /// Skip the dense part.
     pub skip_dense: bool,
+    /// Skip the BM25 part.
+    pub skip_bm25: bool,
     /// Where the e5 encoder file would be.
     pub encoder_path: PathBuf,
 }
@@ -136,7 +138,23 @@ pub struct DenseResult {
     pub hnsw: Latency,
     /// Share of the exact top 10 that HNSW returns, over all queries.
     pub recall_at_10: f64,
+    /// The same graph searched with longer candidate lists: the recall/latency trade-off.
+    pub ef_sweep: Vec<EfPoint>,
 }
+
+/// HNSW search with one candidate-list length.
+#[derive(Debug, Clone, Serialize)]
+pub struct EfPoint {
+    /// Candidate list length while searching.
+    pub ef_search: usize,
+    /// Search latency, k = 10.
+    pub latency: Latency,
+    /// Share of the exact top 10 returned.
+    pub recall_at_10: f64,
+}
+
+/// Multiples of `--ef-search` the graph is also searched with.
+const EF_SWEEP_FACTORS: [usize; 3] = [2, 4, 8];
 
 /// Everything `bench search-scale` measured.
 #[derive(Debug, Clone, Serialize)]
@@ -147,8 +165,8 @@ pub struct ScaleResult {
     pub seed: u64,
     /// CPU threads available to this process.
     pub cpus: usize,
-    /// BM25 numbers.
-    pub bm25: Bm25Result,
+    /// BM25 numbers, unless skipped.
+    pub bm25: Option<Bm25Result>,
     /// Dense numbers, unless skipped.
     pub dense: Option<DenseResult>,
     /// e5 query-encoding latency, or why it was not measured.
@@ -207,7 +225,11 @@ pub fn run(args: &ScaleArgs) -> anyhow::Result<ScaleResult> {
         }
     };
     let mut notes = Vec::new();
-    let bm25 = bench_bm25(args, &dir)?;
+    let bm25 = if args.skip_bm25 {
+        None
+    } else {
+        Some(bench_bm25(args, &dir)?)
+    };
     let dense = if args.skip_dense {
         None
     } else {
@@ -344,20 +366,31 @@ fn bench_dense(args: &ScaleArgs, dir: &Path) -> anyhow::Result<DenseResult> {
     let hnsw_file_bytes = std::fs::metadata(&graph_file).map_or(0, |m| m.len());
     let _ = std::fs::remove_file(&graph_file);
 
-    let mut samples = Vec::with_capacity(queries.len());
-    let mut found = 0usize;
-    let pass = Instant::now();
-    for (q, exact_ids) in queries.iter().zip(&truth) {
-        let start = Instant::now();
-        let hits = graph.search(&index, q, 10)?;
-        samples.push(ms_since(start));
-        found += hits
-            .iter()
-            .filter(|(row, _)| exact_ids.contains(&index.ids[*row]))
-            .count();
-    }
-    let hnsw = Latency::from_samples(&samples, pass.elapsed().as_secs_f64());
-    let expected: usize = truth.iter().map(Vec::len).sum();
+    let search_pass = |ef: usize| -> anyhow::Result<EfPoint> {
+        let mut samples = Vec::with_capacity(queries.len());
+        let mut found = 0usize;
+        let pass = Instant::now();
+        for (q, exact_ids) in queries.iter().zip(&truth) {
+            let start = Instant::now();
+            let hits = graph.search_with_ef(&index, q, 10, ef)?;
+            samples.push(ms_since(start));
+            found += hits
+                .iter()
+                .filter(|(row, _)| exact_ids.contains(&index.ids[*row]))
+                .count();
+        }
+        let expected: usize = truth.iter().map(Vec::len).sum();
+        Ok(EfPoint {
+            ef_search: ef,
+            latency: Latency::from_samples(&samples, pass.elapsed().as_secs_f64()),
+            recall_at_10: found as f64 / expected.max(1) as f64,
+        })
+    };
+    let main = search_pass(args.hnsw.ef_search)?;
+    let ef_sweep = EF_SWEEP_FACTORS
+        .iter()
+        .map(|f| search_pass(args.hnsw.ef_search * f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(DenseResult {
         vectors: index.len(),
         dim: DIM,
@@ -368,8 +401,9 @@ fn bench_dense(args: &ScaleArgs, dir: &Path) -> anyhow::Result<DenseResult> {
         hnsw_params: graph.params(),
         hnsw_build_s,
         hnsw_file_bytes,
-        hnsw,
-        recall_at_10: found as f64 / expected.max(1) as f64,
+        hnsw: main.latency,
+        recall_at_10: main.recall_at_10,
+        ef_sweep,
     })
 }
 
@@ -404,10 +438,31 @@ fn fmt_bytes(bytes: u64) -> String {
 
 /// `(metric, value)` rows of the result, in output order.
 fn rows(result: &ScaleResult) -> Vec<(String, String)> {
-    let b = &result.bm25;
     let mut out = vec![
         ("passages".to_string(), result.passages.to_string()),
         ("cpus".into(), result.cpus.to_string()),
+    ];
+    if let Some(b) = &result.bm25 {
+        out.extend(bm25_rows(b));
+    }
+    if let Some(d) = &result.dense {
+        out.extend(dense_rows(d));
+    }
+    out.push((
+        "e5 query encoding p50 / p99".into(),
+        match &result.e5_query_encoding {
+            Ok(l) => format!(
+                "{:.1} / {:.1} ms ({} queries)",
+                l.p50_ms, l.p99_ms, l.queries
+            ),
+            Err(_) => "not measured".into(),
+        },
+    ));
+    out
+}
+
+fn bm25_rows(b: &Bm25Result) -> Vec<(String, String)> {
+    vec![
         ("corpus generation".into(), format!("{:.1} s", b.generate_s)),
         ("bm25 index build".into(), format!("{:.1} s", b.build_s)),
         (
@@ -431,59 +486,59 @@ fn rows(result: &ScaleResult) -> Vec<(String, String)> {
             format!("{:.0}", b.two_threads_qps),
         ),
         ("bm25 mean hits/query".into(), format!("{:.1}", b.mean_hits)),
+    ]
+}
+
+fn dense_rows(d: &DenseResult) -> Vec<(String, String)> {
+    let mut out = vec![
+        (
+            "dense vectors".into(),
+            format!(
+                "{} × {} (synthetic), {:.1} s to generate",
+                d.vectors, d.dim, d.generate_s
+            ),
+        ),
+        (
+            "dense store method".into(),
+            format!("{} (exact below {})", d.store_method, d.exact_below),
+        ),
+        (
+            "exact k=10 p50 / p99".into(),
+            format!(
+                "{:.2} / {:.2} ms ({} queries)",
+                d.exact.p50_ms, d.exact.p99_ms, d.exact.queries
+            ),
+        ),
+        (
+            "hnsw parameters".into(),
+            format!(
+                "m {}, ef_construction {}, ef_search {}",
+                d.hnsw_params.m, d.hnsw_params.ef_construction, d.hnsw_params.ef_search
+            ),
+        ),
+        (
+            "hnsw build (1 thread)".into(),
+            format!("{:.1} s", d.hnsw_build_s),
+        ),
+        ("hnsw graph file".into(), fmt_bytes(d.hnsw_file_bytes)),
+        (
+            "hnsw k=10 p50 / p99".into(),
+            format!("{:.3} / {:.3} ms", d.hnsw.p50_ms, d.hnsw.p99_ms),
+        ),
+        (
+            "hnsw recall@10 vs exact".into(),
+            format!("{:.4}", d.recall_at_10),
+        ),
     ];
-    if let Some(d) = &result.dense {
-        out.extend([
-            (
-                "dense vectors".into(),
-                format!(
-                    "{} × {} (synthetic), {:.1} s to generate",
-                    d.vectors, d.dim, d.generate_s
-                ),
+    for point in &d.ef_sweep {
+        out.push((
+            format!("hnsw ef_search {}: p50 / p99, recall@10", point.ef_search),
+            format!(
+                "{:.3} / {:.3} ms, {:.4}",
+                point.latency.p50_ms, point.latency.p99_ms, point.recall_at_10
             ),
-            (
-                "dense store method".into(),
-                format!("{} (exact below {})", d.store_method, d.exact_below),
-            ),
-            (
-                "exact k=10 p50 / p99".into(),
-                format!(
-                    "{:.2} / {:.2} ms ({} queries)",
-                    d.exact.p50_ms, d.exact.p99_ms, d.exact.queries
-                ),
-            ),
-            (
-                "hnsw parameters".into(),
-                format!(
-                    "m {}, ef_construction {}, ef_search {}",
-                    d.hnsw_params.m, d.hnsw_params.ef_construction, d.hnsw_params.ef_search
-                ),
-            ),
-            (
-                "hnsw build (1 thread)".into(),
-                format!("{:.1} s", d.hnsw_build_s),
-            ),
-            ("hnsw graph file".into(), fmt_bytes(d.hnsw_file_bytes)),
-            (
-                "hnsw k=10 p50 / p99".into(),
-                format!("{:.3} / {:.3} ms", d.hnsw.p50_ms, d.hnsw.p99_ms),
-            ),
-            (
-                "hnsw recall@10 vs exact".into(),
-                format!("{:.4}", d.recall_at_10),
-            ),
-        ]);
+        ));
     }
-    out.push((
-        "e5 query encoding p50 / p99".into(),
-        match &result.e5_query_encoding {
-            Ok(l) => format!(
-                "{:.1} / {:.1} ms ({} queries)",
-                l.p50_ms, l.p99_ms, l.queries
-            ),
-            Err(_) => "not measured".into(),
-        },
-    ));
     out
 }
 
@@ -549,31 +604,50 @@ mod tests {
             hnsw: HnswParams::default(),
             seed: 1,
             skip_dense: false,
+            skip_bm25: false,
             encoder_path: dir.join("no-such-model.bin"),
         };
         let result = run(&args).unwrap();
         let _cleanup = TempDir(dir.clone());
-        assert_eq!(result.bm25.stats.passages, 300);
-        assert_eq!(result.bm25.stats.added, 300);
-        assert!(result.bm25.index_bytes > 0);
-        assert!(result.bm25.mean_hits > 0.0);
-        assert_eq!(result.bm25.one_thread.queries, 20);
+        let bm25 = result.bm25.as_ref().unwrap();
+        assert_eq!(bm25.stats.passages, 300);
+        assert_eq!(bm25.stats.added, 300);
+        assert!(bm25.index_bytes > 0);
+        assert!(bm25.mean_hits > 0.0);
+        assert_eq!(bm25.one_thread.queries, 20);
         let dense = result.dense.as_ref().unwrap();
         assert_eq!(dense.store_method, "exact");
         assert!(dense.recall_at_10 > 0.9, "{}", dense.recall_at_10);
+        let efs: Vec<usize> = dense.ef_sweep.iter().map(|p| p.ef_search).collect();
+        assert_eq!(efs, [128, 256, 512]);
+        // Longer candidate lists never find fewer of the true neighbours on a graph this small.
+        assert!(
+            dense
+                .ef_sweep
+                .iter()
+                .all(|p| p.recall_at_10 >= dense.recall_at_10 - 1e-9)
+        );
         assert!(result.e5_query_encoding.is_err());
 
         // A second run over the same directory is an incremental no-op.
         let again = run(&ScaleArgs {
             skip_dense: true,
-            ..args
+            ..args.clone()
         })
         .unwrap();
-        assert_eq!(again.bm25.stats.unchanged, 300);
+        assert_eq!(again.bm25.as_ref().unwrap().stats.unchanged, 300);
         assert!(again.dense.is_none());
+        let dense_only = run(&ScaleArgs {
+            skip_bm25: true,
+            passages: 50,
+            ..args.clone()
+        })
+        .unwrap();
+        assert!(dense_only.bm25.is_none() && dense_only.dense.is_some());
 
         let table = render(&result, ScaleFormat::Table).unwrap();
         assert!(table.contains("hnsw recall@10 vs exact"), "{table}");
+        assert!(table.contains("hnsw ef_search 256: p50 / p99"), "{table}");
         let md = render(&result, ScaleFormat::Markdown).unwrap();
         assert!(md.starts_with("| metric | value |"));
         let json: serde_json::Value =

@@ -28,6 +28,10 @@ pub struct Config {
     /// `[limits]`: request rates, the daily token budget, the time limit, trusted proxies and
     /// widgets (see [`crate::limits`]).
     pub limits: crate::limits::LimitsConfig,
+    /// `[auth]`: bearer tokens and their roles (see [`crate::auth`]).
+    pub auth: crate::auth::AuthConfig,
+    /// `[flight]`: the Arrow Flight SQL listener (see [`crate::flight`]).
+    pub flight: crate::flight::FlightConfig,
     /// Additional `[[sources]]` to ingest beside the built-in manifest.
     pub sources: Vec<SourceSpec>,
 }
@@ -77,6 +81,8 @@ impl Default for Config {
             model: ModelConfig::default(),
             datasets: DatasetsConfig::default(),
             limits: crate::limits::LimitsConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
+            flight: crate::flight::FlightConfig::default(),
             sources: Vec::new(),
         }
     }

@@ -7,7 +7,7 @@
 //! changes. The vectors (`<data_dir>/dense/passages.adv`) are refreshed incrementally: only
 //! passages whose text changed are encoded again.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use allmende_search::SearchIndex;
@@ -21,20 +21,24 @@ pub fn vectors_path(config: &Config) -> PathBuf {
     config.data_dir.join("dense").join("passages.adv")
 }
 
-/// Loads the encoder (synchronously, for ingest) if its file is installed (`Ok(None)`
-/// otherwise); a present but broken file is an error. The server loads it in
-/// [`crate::state::load_encoder`].
-pub fn load_encoder(config: &Config) -> anyhow::Result<Option<Arc<Encoder>>> {
-    let path = config.encoder_path();
+/// Loads the e5 encoder from `path` if the file is installed (`Ok(None)` otherwise); a present
+/// but broken file is an error. Blocking: ingest calls it directly, the server from a blocking
+/// task.
+pub fn load_encoder(path: &Path) -> anyhow::Result<Option<Arc<Encoder>>> {
     if !path.is_file() {
+        tracing::info!(
+            path = %path.display(),
+            "no sentence encoder (run `allmende models pull multilingual-e5-small-q4`): BM25 only, /v1/embeddings answers 503"
+        );
         return Ok(None);
     }
     let started = std::time::Instant::now();
-    let encoder = Encoder::load(&path)
-        .with_context(|| format!("loading the e5 encoder {}", path.display()))?;
+    let encoder = Encoder::load(path)
+        .with_context(|| format!("loading the sentence encoder {}", path.display()))?;
     tracing::info!(
+        dim = encoder.dim(),
         ms = started.elapsed().as_millis() as u64,
-        "e5 encoder loaded"
+        "sentence encoder loaded"
     );
     Ok(Some(Arc::new(encoder)))
 }
@@ -46,8 +50,7 @@ pub fn refresh_vectors(
     index: &SearchIndex,
     sources: &[String],
 ) -> anyhow::Result<Option<RefreshStats>> {
-    let Some(encoder) = load_encoder(config)? else {
-        tracing::info!("e5 encoder not installed: no dense vectors (BM25 only)");
+    let Some(encoder) = load_encoder(&config.encoder_path())? else {
         return Ok(None);
     };
     let path = vectors_path(config);

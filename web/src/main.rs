@@ -1,5 +1,5 @@
-//! The `allmende` command line: `serve`, `ingest`, `sql`, `ask`, `models`, `bench` (`inference`,
-//! `search`, `search-scale`).
+//! The `allmende` command line: `serve`, `ingest`, `sql`, `ask`, `models`, `token`, `bench`
+//! (`inference`, `search`, `search-scale`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +61,11 @@ enum Command {
     Models {
         #[command(subcommand)]
         action: ModelsAction,
+    },
+    /// Bearer tokens for the SQL interfaces (`[[auth.tokens]]`).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
     },
     /// Inference benchmarks.
     Bench {
@@ -142,6 +147,9 @@ enum BenchAction {
         /// Skip the dense part.
         #[arg(long)]
         no_dense: bool,
+        /// Skip the BM25 part.
+        #[arg(long)]
+        no_bm25: bool,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: bench_scale::ScaleFormat,
@@ -161,6 +169,20 @@ enum ModelsAction {
     Verify {
         /// Registry name (default: the default model).
         name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Mint a fresh random token: prints it once, with the `[[auth.tokens]]` lines (its SHA-256,
+    /// not the token) to add to allmende.toml.
+    New {
+        /// Who gets the token (shown in logs), e.g. "Statistikstelle".
+        #[arg(long)]
+        name: String,
+        /// The role its queries run under: public, analyst or admin.
+        #[arg(long)]
+        role: allmende_query::Role,
     },
 }
 
@@ -190,6 +212,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Minting a token needs no configuration (and works while allmende.toml is being fixed).
+    if let Command::Token {
+        action: TokenAction::New { name, role },
+    } = &cli.command
+    {
+        print!("{}", token_new(name, *role)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(dir) = cli.data_dir {
         config.data_dir = dir;
@@ -246,6 +276,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Models { action } => models_command(&config, action)?,
+        Command::Token {
+            action: TokenAction::New { name, role },
+        } => print!("{}", token_new(&name, role)?),
         Command::Bench {
             action:
                 BenchAction::Inference {
@@ -310,6 +343,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ef_search,
                     seed,
                     no_dense,
+                    no_bm25,
                     format,
                 },
         } => {
@@ -326,6 +360,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 seed,
                 skip_dense: no_dense,
+                skip_bm25: no_bm25,
                 encoder_path: config
                     .models_dir()
                     .join(allmende_search::dense::MODEL_FILE_NAME),
@@ -335,6 +370,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `allmende token new`: a fresh token and the configuration lines for it.
+fn token_new(name: &str, role: allmende_query::Role) -> anyhow::Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().any(char::is_control) || name.chars().count() > 100 {
+        anyhow::bail!("--name must be 1 to 100 printable characters");
+    }
+    let token = allmende_web::auth::new_token();
+    Ok(format!(
+        "New {role} token for {name:?} (shown only this once; hand it over securely):\n\n  \
+         {token}\n\nAdd these lines to allmende.toml and restart the server:\n\n{}",
+        allmende_web::auth::token_config_toml(name, role, &token)
+    ))
 }
 
 fn models_command(config: &Config, action: ModelsAction) -> anyhow::Result<()> {

@@ -9,15 +9,19 @@
 //! - `allmende_chat_answers_total{mode}`: answers by mode (`generated`, `extractive`,
 //!   `no_sources`, `refused`), counted where a handler calls [`Metrics::record_answer`].
 //! - `allmende_generation_queue_running`, `allmende_generation_queue_waiting`,
-//!   `allmende_generation_rejected_total`: the assistant's generation queue
+//!   `allmende_generation_rejected_total`: the assistant's generation queue, and the same three
+//!   as `allmende_retrieval_*` for its retrieval queue
 //!   ([`allmende_assistant::answer::GateStats`]), read at scrape time.
 //! - `allmende_index_passages`: passages in the search index, read at scrape time.
 //! - `allmende_generated_tokens_total` and `allmende_generation_seconds_total`: tokens the model
 //!   wrote and the wall time of those answers (retrieval, prompt and generation), counted where
 //!   a handler calls [`Metrics::record_generation`]; tokens per second =
 //!   `rate(allmende_generated_tokens_total[5m]) / rate(allmende_generation_seconds_total[5m])`.
-//! - `allmende_prefix_cache_entries`: prompt prefixes whose attention state the model keeps
-//!   (the system prompt is shared by every answer), read at scrape time; absent without a model.
+//! - `allmende_prefix_cache_entries`, `allmende_prefix_cache_bytes`,
+//!   `allmende_prefix_cache_hits_total`, `allmende_prefix_cache_misses_total`: prompt prefixes
+//!   whose attention state the model keeps (the system prompt is shared by every answer), the
+//!   memory they hold, and how often a prompt reused one; read at scrape time; absent without a
+//!   model.
 //! - `allmende_limit_rejections_total{reason}` (`client_rate`, `widget_rate`, `daily_budget`,
 //!   `widget_daily_budget`), `allmende_request_timeouts_total{route}`,
 //!   `allmende_limit_tracked_clients`, `allmende_daily_generated_tokens`: the defences of
@@ -32,6 +36,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use allmende_assistant::answer::{AnswerMode, GateStats};
+use allmende_assistant::llm::PrefixCacheStats;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
@@ -95,10 +100,12 @@ struct Inner {
 pub struct Gauges {
     /// The assistant's generation queue.
     pub queue: GateStats,
+    /// The assistant's retrieval queue.
+    pub retrieval_queue: GateStats,
     /// Passages in the index (`None`: could not be read).
     pub passages: Option<u64>,
-    /// Cached prompt prefixes (`None`: no model).
-    pub prefix_cache_entries: Option<usize>,
+    /// The model's prompt-prefix cache (`None`: no model).
+    pub prefix_cache: Option<PrefixCacheStats>,
     /// Client addresses the limiter tracks.
     pub tracked_clients: usize,
     /// Tokens generated today (UTC).
@@ -193,8 +200,9 @@ impl Metrics {
     pub fn render(&self, gauges: &Gauges) -> String {
         let Gauges {
             queue,
+            retrieval_queue,
             passages,
-            prefix_cache_entries,
+            prefix_cache,
             tracked_clients,
             tokens_today,
         } = *gauges;
@@ -311,7 +319,7 @@ impl Metrics {
             sample(&mut out, name, &[], value);
         }
         drop(inner);
-        let gauges: [(&str, &str, &str, u64); 5] = [
+        let gauges: [(&str, &str, &str, u64); 8] = [
             (
                 "allmende_generation_queue_running",
                 "gauge",
@@ -331,6 +339,24 @@ impl Metrics {
                 queue.rejected,
             ),
             (
+                "allmende_retrieval_queue_running",
+                "gauge",
+                "Retrievals (search and query encoding) running now.",
+                retrieval_queue.running as u64,
+            ),
+            (
+                "allmende_retrieval_queue_waiting",
+                "gauge",
+                "Questions waiting for a free retrieval slot.",
+                retrieval_queue.waiting as u64,
+            ),
+            (
+                "allmende_retrieval_rejected_total",
+                "counter",
+                "Questions turned away because the retrieval queue was full.",
+                retrieval_queue.rejected,
+            ),
+            (
                 "allmende_limit_tracked_clients",
                 "gauge",
                 "Client addresses the rate limiter keeps state for.",
@@ -347,14 +373,37 @@ impl Metrics {
             header_lines(&mut out, name, kind, help);
             sample(&mut out, name, &[], value);
         }
-        if let Some(entries) = prefix_cache_entries {
-            header_lines(
-                &mut out,
-                "allmende_prefix_cache_entries",
-                "gauge",
-                "Prompt prefixes whose attention state the model keeps for reuse.",
-            );
-            sample(&mut out, "allmende_prefix_cache_entries", &[], entries);
+        if let Some(cache) = prefix_cache {
+            let cache_metrics = [
+                (
+                    "allmende_prefix_cache_entries",
+                    "gauge",
+                    "Prompt prefixes whose attention state the model keeps for reuse.",
+                    cache.entries as u64,
+                ),
+                (
+                    "allmende_prefix_cache_bytes",
+                    "gauge",
+                    "Bytes of attention state the prefix cache holds.",
+                    cache.bytes as u64,
+                ),
+                (
+                    "allmende_prefix_cache_hits_total",
+                    "counter",
+                    "Prompts that reused a cached prefix.",
+                    cache.hits,
+                ),
+                (
+                    "allmende_prefix_cache_misses_total",
+                    "counter",
+                    "Prompts that found no cached prefix.",
+                    cache.misses,
+                ),
+            ];
+            for (name, kind, help, value) in cache_metrics {
+                header_lines(&mut out, name, kind, help);
+                sample(&mut out, name, &[], value);
+            }
         }
         if let Some(passages) = passages {
             header_lines(
@@ -489,8 +538,9 @@ pub async fn get_metrics(State(state): State<SharedState>) -> Response {
     };
     let gauges = Gauges {
         queue: state.assistant.queue(),
+        retrieval_queue: state.assistant.retrieval_queue(),
         passages,
-        prefix_cache_entries: state.assistant.llm().map(|llm| llm.cached_prefixes()),
+        prefix_cache: state.assistant.llm().map(|llm| llm.prefix_cache_stats()),
         tracked_clients: state.limiter.tracked_clients(),
         tokens_today: state.limiter.tokens_today(),
     };
@@ -533,8 +583,18 @@ mod tests {
         metrics.record_embeddings(3, 30);
         let text = metrics.render(&Gauges {
             queue,
+            retrieval_queue: GateStats {
+                running: 2,
+                waiting: 5,
+                rejected: 9,
+            },
             passages: Some(42),
-            prefix_cache_entries: Some(1),
+            prefix_cache: Some(PrefixCacheStats {
+                entries: 1,
+                bytes: 4096,
+                hits: 11,
+                misses: 1,
+            }),
             tracked_clients: 7,
             tokens_today: 40,
         });
@@ -564,6 +624,13 @@ mod tests {
             "allmende_embedding_inputs_total 3",
             "allmende_embedding_tokens_total 30",
             "allmende_prefix_cache_entries 1",
+            "allmende_prefix_cache_bytes 4096",
+            "# TYPE allmende_prefix_cache_hits_total counter",
+            "allmende_prefix_cache_hits_total 11",
+            "allmende_prefix_cache_misses_total 1",
+            "allmende_retrieval_queue_running 2",
+            "allmende_retrieval_queue_waiting 5",
+            "allmende_retrieval_rejected_total 9",
             "allmende_limit_tracked_clients 7",
             "allmende_daily_generated_tokens 40",
         ] {

@@ -1,4 +1,5 @@
-//! `allmende serve`: bind, serve the router, shut down gracefully on Ctrl-C / SIGTERM.
+//! `allmende serve`: bind, serve the router (and, with `[flight] bind`, the Arrow Flight SQL
+//! listener beside it), shut down gracefully on Ctrl-C / SIGTERM.
 
 use anyhow::Context;
 
@@ -14,13 +15,49 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {bind}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving; open http://{}/ for the widget", listener.local_addr()?);
+    // One signal stops both listeners; each finishes the calls in flight.
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let stopped = |stop: &tokio::sync::broadcast::Sender<()>| {
+        let mut rx = stop.subscribe();
+        async move {
+            let _ = rx.recv().await;
+        }
+    };
+    let flight = if state.config.flight.enabled() {
+        let bind = state.config.flight.bind.clone();
+        let state = state.clone();
+        let shutdown = stopped(&stop);
+        Some(tokio::spawn(async move {
+            crate::flight::serve_flight(state, &bind, shutdown).await
+        }))
+    } else {
+        None
+    };
+    let http_shutdown = stopped(&stop);
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(());
+    });
     // Connection info gives the limits the client's address (see `crate::limits`).
-    axum::serve(
+    let http = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(http_shutdown);
+    let result = match flight {
+        Some(flight) => {
+            // Either listener failing (e.g. the Flight port is taken) ends the server.
+            let flight = async { flight.await.context("the Flight SQL listener panicked")? };
+            tokio::try_join!(
+                async { http.await.context("the HTTP server failed") },
+                flight
+            )
+            .map(|_| ())
+        }
+        None => http.await.context("the HTTP server failed"),
+    };
+    signal.abort();
+    result?;
     tracing::info!("shut down");
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! `/v1/embeddings`, the limiter and the feedback log, built once at start-up from the data
 //! directory.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use allmende_assistant::answer::Assistant;
@@ -52,7 +51,10 @@ impl AppState {
         let index = Arc::new(open_index(&config.index_dir())?);
         let llm = load_model(&config)?;
         let assistant = Assistant::new(index.clone(), llm, config.assistant.clone());
-        let encoder = load_encoder(&config.encoder_path()).await?;
+        let path = config.encoder_path();
+        let encoder = tokio::task::spawn_blocking(move || crate::dense::load_encoder(&path))
+            .await
+            .context("loading the sentence encoder")??;
         // Hybrid retrieval when the encoder and the passage vectors are there (crate::dense).
         let assistant = match crate::dense::load_retriever(&config, encoder.clone())? {
             Some(dense) => assistant.with_dense(dense),
@@ -84,30 +86,6 @@ impl AppState {
             }
         }
     }
-}
-
-/// Loads the sentence encoder from `path` on the blocking pool: an absent file means no
-/// `/v1/embeddings` (503) with a notice, a present but broken file is an error.
-pub async fn load_encoder(path: &Path) -> anyhow::Result<Option<Arc<Encoder>>> {
-    if !path.exists() {
-        tracing::info!(
-            path = %path.display(),
-            "no sentence encoder (run `allmende models pull multilingual-e5-small-q4`); /v1/embeddings answers 503"
-        );
-        return Ok(None);
-    }
-    let started = std::time::Instant::now();
-    let file = path.to_path_buf();
-    let encoder = tokio::task::spawn_blocking(move || Encoder::load(&file))
-        .await
-        .context("loading the sentence encoder")?
-        .with_context(|| format!("loading the sentence encoder {}", path.display()))?;
-    tracing::info!(
-        dim = encoder.dim(),
-        ms = started.elapsed().as_millis() as u64,
-        "sentence encoder loaded"
-    );
-    Ok(Some(Arc::new(encoder)))
 }
 
 /// Loads the configured model; a configured but missing file means extractive mode with a

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use allmende_search::dense::DenseRetriever;
 use allmende_search::{Hit, SearchIndex};
 
-use super::gate::{GateStats, GenerationGate};
+use super::gate::{Gate, GateStats, Stage};
 use super::language::{self, AnswerStyle, Language};
 use super::{
     Answer, AnswerMode, AnswerRequest, AssistantConfig, citations, extractive, guard, prompt,
@@ -22,7 +22,8 @@ pub struct Assistant {
     index: Arc<SearchIndex>,
     dense: Option<DenseRetriever>,
     llm: Option<Arc<LocalLlm>>,
-    gate: GenerationGate,
+    retrieval_gate: Gate,
+    generation_gate: Gate,
     config: AssistantConfig,
 }
 
@@ -33,7 +34,19 @@ impl Assistant {
             index,
             dense: None,
             llm: llm.map(Arc::new),
-            gate: GenerationGate::new(config.concurrent_generations, config.max_waiting),
+            retrieval_gate: Gate::new(
+                Stage::Retrieval,
+                config.concurrent_retrievals,
+                config.max_waiting_retrievals,
+            ),
+            generation_gate: Gate::new(
+                Stage::Generation,
+                config.concurrent_generations,
+                config.max_waiting,
+            )
+            .with_max_wait(std::time::Duration::from_secs(
+                config.max_queue_wait_seconds,
+            )),
             config,
         }
     }
@@ -67,7 +80,12 @@ impl Assistant {
 
     /// Occupancy of the generation queue.
     pub fn queue(&self) -> GateStats {
-        self.gate.stats()
+        self.generation_gate.stats()
+    }
+
+    /// Occupancy of the retrieval queue.
+    pub fn retrieval_queue(&self) -> GateStats {
+        self.retrieval_gate.stats()
     }
 
     /// Validates the question (non-empty, not too long) and returns it trimmed.
@@ -138,6 +156,10 @@ impl Assistant {
             tracing::info!(reason = ?refusal.reason, question = %Scrubbed(question), "refused a question");
             return whole(refused(refusal), on_token);
         }
+        if self.llm.is_some() {
+            // A question the model could not take now is refused before retrieval spends CPU.
+            self.generation_gate.admit()?;
+        }
         let mut sources: Vec<Hit> = request.facts.iter().map(fact_source).collect();
         let mut retrieved = self.retrieve(question)?;
         // Passages carrying injected instructions or register-like data never reach the
@@ -153,7 +175,11 @@ impl Assistant {
             attach_queries(&mut answer.citations, &request.facts);
             return whole(answer, on_token);
         };
-        let _permit = self.gate.acquire()?;
+        let _permit = self.generation_gate.acquire()?;
+        if request.cancel.is_cancelled() {
+            // Gave up while waiting in the queue: the slot goes to the next one at once.
+            return Err(Error::Cancelled);
+        }
         let (messages, used) = self.fit_prompt(llm, question, language, request.style, &sources)?;
         let sources = &sources[..used];
         let params = GenerationParams {
@@ -161,6 +187,7 @@ impl Assistant {
             temperature: self.config.temperature,
             // Small models sometimes run on into a copy of the prompt's layout: stop there.
             stop: prompt::ECHO_STOPS.iter().map(|s| s.to_string()).collect(),
+            cancel: request.cancel.clone(),
             ..GenerationParams::default()
         };
         let generation = llm.generate(&messages, &params, on_token)?;
@@ -240,8 +267,10 @@ impl Assistant {
         }
     }
 
-    /// The passages an answer to `question` would be grounded in.
+    /// The passages an answer to `question` would be grounded in. Runs behind the bounded
+    /// retrieval queue: fails with [`Error::Busy`] when it is full. Blocking.
     pub fn retrieve(&self, question: &str) -> Result<Vec<Hit>> {
+        let _permit = self.retrieval_gate.acquire()?;
         retrieval::retrieve(&self.index, self.dense.as_ref(), question, &self.config)
     }
 }

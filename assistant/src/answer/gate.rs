@@ -1,18 +1,46 @@
-//! The bounded generation queue: at most `slots` generations run at once, at most
-//! `max_waiting` more wait for a slot, and everyone beyond that is turned away at once with
-//! [`Error::Busy`] and an estimate of when to retry (the web layer answers 429 with
+//! The bounded queues in front of the assistant's two expensive stages, retrieval (BM25 and
+//! the e5 query encoding: ~0.1–0.3 s of CPU) and generation (seconds): at most `slots` run at
+//! once, at most `max_waiting` more wait for a slot, and everyone beyond that is turned away at
+//! once with [`Error::Busy`] and an estimate of when to retry (the web layer answers 429 with
 //! `Retry-After`). A CPU server cannot make answers faster by running more of them at a time;
-//! it can only make every citizen wait longer, so the queue is bounded and honest about it.
+//! it can only make every citizen wait longer and hold more memory, so both queues are bounded
+//! and honest about it.
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
-/// Occupancy of the queue, for `/metrics` and `/readyz`.
+/// Which stage a [`Gate`] guards (named in [`Error::Busy`] and in the metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Finding the passages (BM25, query encoding, dense search).
+    Retrieval,
+    /// Running the language model.
+    Generation,
+}
+
+impl Stage {
+    /// The lower-case name used in metrics and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Retrieval => "retrieval",
+            Stage::Generation => "generation",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Occupancy of a queue, for `/metrics` and `/readyz`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct GateStats {
-    /// Generations running now.
+    /// Requests holding a slot now.
     pub running: usize,
     /// Requests waiting for a slot.
     pub waiting: usize,
@@ -23,40 +51,65 @@ pub struct GateStats {
 #[derive(Default)]
 struct State {
     stats: GateStats,
-    /// Exponential moving average of how long a generation holds its slot, in ms.
+    /// Exponential moving average of how long a request holds its slot, in ms.
     average_ms: f64,
 }
 
-/// The queue (see the module docs).
-pub struct GenerationGate {
+/// A bounded queue (see the module docs).
+pub struct Gate {
+    stage: Stage,
     slots: usize,
     max_waiting: usize,
+    /// Longest expected wait a newcomer is queued for; beyond it, refused at once (a request
+    /// that would outlive its time limit while waiting is better told to retry).
+    max_wait_ms: f64,
     state: Mutex<State>,
     freed: Condvar,
 }
 
 /// A held slot; dropping it frees the slot and wakes one waiting request.
 pub struct Permit<'a> {
-    gate: &'a GenerationGate,
+    gate: &'a Gate,
     started: Instant,
 }
 
-/// Assumed generation time before the first one has been measured.
-const INITIAL_ESTIMATE_MS: f64 = 15_000.0;
+impl Stage {
+    /// Assumed time a request holds a slot before the first one has been measured.
+    fn initial_estimate_ms(self) -> f64 {
+        match self {
+            Stage::Retrieval => 300.0,
+            Stage::Generation => 15_000.0,
+        }
+    }
+}
 
-impl GenerationGate {
-    /// A queue with `slots` concurrent generations (at least 1) and `max_waiting` waiting
-    /// requests.
-    pub fn new(slots: usize, max_waiting: usize) -> Self {
+impl Gate {
+    /// A queue for `stage` with `slots` concurrent requests (at least 1) and `max_waiting`
+    /// waiting requests.
+    pub fn new(stage: Stage, slots: usize, max_waiting: usize) -> Self {
         Self {
+            stage,
             slots: slots.max(1),
             max_waiting,
+            max_wait_ms: f64::INFINITY,
             state: Mutex::new(State {
-                average_ms: INITIAL_ESTIMATE_MS,
+                average_ms: stage.initial_estimate_ms(),
                 ..State::default()
             }),
             freed: Condvar::new(),
         }
+    }
+
+    /// Refuses newcomers whose expected wait (everyone ahead × the average time a request
+    /// holds its slot, shared over the slots) exceeds `max_wait`.
+    pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait_ms = max_wait.as_secs_f64() * 1000.0;
+        self
+    }
+
+    /// The stage this queue guards.
+    pub fn stage(&self) -> Stage {
+        self.stage
     }
 
     /// Waits for a slot (blocking), or fails with [`Error::Busy`] at once when the waiting
@@ -64,16 +117,8 @@ impl GenerationGate {
     pub fn acquire(&self) -> Result<Permit<'_>> {
         let mut state = self.lock();
         if state.stats.running >= self.slots {
-            if state.stats.waiting >= self.max_waiting {
-                state.stats.rejected += 1;
-                let waiting = state.stats.waiting;
-                // Everyone ahead, plus the running generations, shared over the slots.
-                let ahead = (waiting + state.stats.running) as f64 / self.slots as f64;
-                let retry_after_secs = ((ahead * state.average_ms) / 1000.0).ceil().max(1.0) as u64;
-                return Err(Error::Busy {
-                    waiting,
-                    retry_after_secs,
-                });
+            if self.is_full(&state) {
+                return Err(self.refuse(&mut state));
             }
             state.stats.waiting += 1;
             while state.stats.running >= self.slots {
@@ -86,6 +131,42 @@ impl GenerationGate {
             gate: self,
             started: Instant::now(),
         })
+    }
+
+    /// Fails with [`Error::Busy`] when a request arriving now would be turned away, without
+    /// taking a slot: lets a later stage refuse before an earlier one spends work on a request
+    /// that cannot be served. (Advisory: the queue may change before the real `acquire`.)
+    pub fn admit(&self) -> Result<()> {
+        let mut state = self.lock();
+        if state.stats.running >= self.slots && self.is_full(&state) {
+            return Err(self.refuse(&mut state));
+        }
+        Ok(())
+    }
+
+    /// With every slot taken: whether a newcomer must be turned away (waiting room full, or
+    /// the expected wait too long).
+    fn is_full(&self, state: &State) -> bool {
+        state.stats.waiting >= self.max_waiting || self.expected_wait_ms(state) > self.max_wait_ms
+    }
+
+    /// Everyone ahead, plus the running requests, shared over the slots, times the average
+    /// time a request holds its slot.
+    fn expected_wait_ms(&self, state: &State) -> f64 {
+        (state.stats.waiting + state.stats.running) as f64 / self.slots as f64 * state.average_ms
+    }
+
+    /// Counts a refusal and estimates when to retry: everyone ahead, plus the running
+    /// requests, shared over the slots.
+    fn refuse(&self, state: &mut State) -> Error {
+        state.stats.rejected += 1;
+        let waiting = state.stats.waiting;
+        let retry_after_secs = (self.expected_wait_ms(state) / 1000.0).ceil().max(1.0) as u64;
+        Error::Busy {
+            stage: self.stage,
+            waiting,
+            retry_after_secs,
+        }
     }
 
     /// Current occupancy.
@@ -121,26 +202,49 @@ mod tests {
 
     #[test]
     fn full_waiting_room_is_refused_with_a_retry_estimate() {
-        let gate = GenerationGate::new(1, 0);
+        let gate = Gate::new(Stage::Generation, 1, 0);
+        assert!(gate.admit().is_ok(), "an empty queue admits");
         let held = gate.acquire().unwrap();
+        assert!(
+            gate.admit().is_err(),
+            "a full queue refuses before any work"
+        );
         match gate.acquire() {
             Err(Error::Busy {
+                stage,
                 waiting,
                 retry_after_secs,
             }) => {
+                assert_eq!(stage, Stage::Generation);
                 assert_eq!(waiting, 0);
                 assert!(retry_after_secs >= 1);
             }
             other => panic!("expected Busy, got {:?}", other.map(|_| ())),
         }
-        assert_eq!(gate.stats().rejected, 1);
+        assert_eq!(gate.stats().rejected, 2);
         drop(held);
         assert!(gate.acquire().is_ok(), "the slot is free again");
     }
 
     #[test]
+    fn a_newcomer_who_would_wait_too_long_is_refused_at_once() {
+        // Initial estimate 15 s per generation; one running: a newcomer would wait 15 s.
+        let gate = Gate::new(Stage::Generation, 1, 100).with_max_wait(Duration::from_secs(10));
+        let _held = gate.acquire().unwrap();
+        match gate.acquire() {
+            Err(Error::Busy {
+                retry_after_secs, ..
+            }) => assert_eq!(retry_after_secs, 15),
+            other => panic!("expected Busy, got {:?}", other.map(|_| ())),
+        }
+        let patient = Gate::new(Stage::Generation, 1, 100).with_max_wait(Duration::from_secs(20));
+        let _held = patient.acquire().unwrap();
+        assert!(patient.admit().is_ok(), "15 s expected wait is within 20 s");
+    }
+
+    #[test]
     fn waiters_run_one_after_another_and_never_exceed_the_slots() {
-        let gate = Arc::new(GenerationGate::new(2, 16));
+        let gate = Arc::new(Gate::new(Stage::Retrieval, 2, 16));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..8)

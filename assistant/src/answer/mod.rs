@@ -17,7 +17,7 @@ pub mod prompt;
 pub mod retrieval;
 
 pub use assistant::Assistant;
-pub use gate::GateStats;
+pub use gate::{GateStats, Stage};
 pub use language::{AnswerStyle, Language};
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +47,15 @@ pub struct AssistantConfig {
     pub concurrent_generations: usize,
     /// Questions that may wait for a free generation; more get "busy, retry later".
     pub max_waiting: usize,
+    /// Longest expected wait for a generation, in seconds, a question is queued for; beyond
+    /// it, "busy, retry later" at once. Keep it below `[limits] request_timeout_seconds`, so
+    /// queued questions are answered, not timed out.
+    pub max_queue_wait_seconds: u64,
+    /// Retrievals (BM25, e5 query encoding, dense search) running at the same time; about
+    /// the number of cores the server may spend on search.
+    pub concurrent_retrievals: usize,
+    /// Questions that may wait for a free retrieval slot; more get "busy, retry later".
+    pub max_waiting_retrievals: usize,
     /// Cosine similarity a passage found by the e5 vectors must reach to be used (BM25 hits
     /// need no such floor). Below it, a question about nothing in the corpus would cite a
     /// loosely related page instead of saying that nothing was found.
@@ -68,6 +77,9 @@ impl Default for AssistantConfig {
             ],
             concurrent_generations: 1,
             max_waiting: 8,
+            max_queue_wait_seconds: 90,
+            concurrent_retrievals: 2,
+            max_waiting_retrievals: 32,
             dense_min_similarity: 0.82,
         }
     }
@@ -110,6 +122,9 @@ pub struct AnswerRequest {
     /// Numbers looked up in open-data tables for this question (see [`crate::facts`]); they
     /// become the first numbered sources.
     pub facts: Vec<Fact>,
+    /// Set when the asker is gone: the answer is abandoned before its queue slot or between
+    /// tokens (see [`crate::cancel`]).
+    pub cancel: crate::cancel::CancelToken,
 }
 
 impl AnswerRequest {

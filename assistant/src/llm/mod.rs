@@ -23,6 +23,7 @@ mod stream;
 mod tiny;
 mod tokenizer;
 
+pub use decoder::PrefixCacheStats;
 pub use model::{Accelerator, LoadOptions, LocalLlm, PREFILL_CHUNK};
 pub use tiny::write_tiny_qwen2_gguf;
 pub use tokenizer::GgufTokenizer;
@@ -105,6 +106,10 @@ pub struct GenerationParams {
     /// Penalty for tokens among the last 64 *generated* tokens (1.0 disables it). Prompt tokens
     /// are not penalised, so quoting the retrieved passages stays cheap.
     pub repeat_penalty: f32,
+    /// Stops the generation with [`crate::Error::Cancelled`] (checked before the prompt is
+    /// processed and between tokens).
+    #[serde(skip)]
+    pub cancel: crate::cancel::CancelToken,
 }
 
 impl Default for GenerationParams {
@@ -116,6 +121,7 @@ impl Default for GenerationParams {
             seed: 42,
             stop: Vec::new(),
             repeat_penalty: 1.1,
+            cancel: crate::cancel::CancelToken::default(),
         }
     }
 }

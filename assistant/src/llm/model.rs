@@ -258,6 +258,11 @@ impl LocalLlm {
         self.prefixes.len()
     }
 
+    /// What the prefix cache holds (entries, bytes) and its hits and misses.
+    pub fn prefix_cache_stats(&self) -> super::PrefixCacheStats {
+        self.prefixes.stats()
+    }
+
     /// The model's tokenizer.
     pub fn tokenizer(&self) -> &GgufTokenizer {
         &self.tokenizer
@@ -339,6 +344,9 @@ impl LocalLlm {
         }
 
         let candle_err = |e: candle_core::Error| Error::Model(format!("inference failed: {e}"));
+        if params.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let started = Instant::now();
         let (mut cache, cached_prompt_tokens) =
             match self.prefixes.lookup(&prompt, MIN_CACHED_PREFIX) {
@@ -363,6 +371,13 @@ impl LocalLlm {
         let mut generated: Vec<u32> = Vec::new();
         let mut sampler = LogitsProcessor::from_sampling(params.seed, sampling(params));
         let finish_reason = loop {
+            if params.cancel.is_cancelled() {
+                tracing::info!(
+                    completion_tokens = generated.len(),
+                    "generation cancelled: the asker is gone"
+                );
+                return Err(Error::Cancelled);
+            }
             if params.repeat_penalty != 1.0 && !generated.is_empty() {
                 let recent = &generated[generated.len().saturating_sub(REPEAT_LAST_N)..];
                 logits = candle_transformers::utils::apply_repeat_penalty(

@@ -104,6 +104,8 @@ pub async fn post_chat(
     }
     let worker = state.clone();
     let started = std::time::Instant::now();
+    // Dropped when this request ends early (client gone, time limit): the answer stops.
+    let _cancel_on_drop = answer_request.cancel.cancel_on_drop();
     let (answer, raw) = tokio::task::spawn_blocking(move || {
         let mut raw = String::new();
         let answer = worker
@@ -150,6 +152,11 @@ fn api_error(e: allmende_assistant::Error, id: &str) -> ApiError {
         } => ApiError::busy(
             "Der Assistent ist gerade stark ausgelastet. Bitte versuchen Sie es in Kürze erneut.",
             retry_after_secs,
+        ),
+        E::Cancelled => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "cancelled",
+            "Die Anfrage wurde abgebrochen. Bitte stellen Sie Ihre Frage erneut.",
         ),
         other => ApiError::internal(other, id),
     }
@@ -201,6 +208,8 @@ fn stream_answer(
     let worker_tx = tx.clone();
     let worker_id = id.clone();
     let started = std::time::Instant::now();
+    // Lives as long as the response stream: a client that leaves cancels the answer.
+    let cancel_on_drop = request.cancel.cancel_on_drop();
     let generation = tokio::task::spawn_blocking(move || {
         let mut open = true;
         let mut raw = String::new();
@@ -213,7 +222,7 @@ fn stream_answer(
                 .blocking_send(json_event("token", &json!({ "text": piece })))
                 .is_err()
             {
-                // The client went away: stop forwarding (the generation itself runs to its end).
+                // The client went away: stop forwarding (the stream's guard cancels the rest).
                 tracing::info!(request_id = %worker_id, "chat stream closed by the client");
                 open = false;
             }
@@ -237,10 +246,10 @@ fn stream_answer(
         };
         let _ = tx.send(last).await;
     });
-    let events = futures::stream::unfold(rx, |mut rx| async move {
+    let events = futures::stream::unfold((rx, cancel_on_drop), |(mut rx, guard)| async move {
         rx.recv()
             .await
-            .map(|event| (Ok::<_, Infallible>(event), rx))
+            .map(|event| (Ok::<_, Infallible>(event), (rx, guard)))
     });
     super::event_stream(events)
 }

@@ -148,11 +148,16 @@ fn paths() -> Value {
             },
         } },
         "/api/sql": { "post": {
-            "summary": "Read-only SQL over the open-data tables (register tables only as aggregates).",
+            "summary": "Read-only SQL over the open-data tables; with an analyst or admin bearer token also \
+                 over register tables, through aggregates over groups of at least query.min_group_size persons. \
+                 Without a token the query runs as query.default_role. The result format comes from \
+                 ?format=, else from Accept (*/* → JSON). CSV and Arrow are streamed.",
             "tags": ["data"],
+            "security": [{}, { "bearer": [] }],
             "parameters": [
-                { "name": "format", "in": "query", "description": "json (default) or csv.",
-                  "schema": { "type": "string", "enum": ["json", "csv"] } },
+                { "name": "format", "in": "query",
+                  "description": "json (default), csv, arrow (Arrow IPC stream) or parquet; overrides Accept.",
+                  "schema": { "type": "string", "enum": ["json", "csv", "arrow", "parquet"] } },
             ],
             "requestBody": { "required": true, "content": {
                 "application/json": { "schema": schema("SqlRequest") },
@@ -160,14 +165,32 @@ fn paths() -> Value {
             } },
             "responses": {
                 "200": {
-                    "description": "The result (JSON or CSV).",
+                    "description": "The result. x-allmende-row-count and x-allmende-truncated say how many \
+                         rows came and whether rows beyond query.max_rows were dropped.",
+                    "headers": {
+                        "x-allmende-row-count": { "description": "Rows in the result.",
+                            "schema": { "type": "integer", "minimum": 0 } },
+                        "x-allmende-truncated": { "description": "true when rows were cut at query.max_rows.",
+                            "schema": { "type": "string", "enum": ["true", "false"] } },
+                        "Content-Disposition": { "description": "Parquet only: attachment with a file name.",
+                            "schema": { "type": "string" } },
+                    },
                     "content": {
                         "application/json": { "schema": schema("SqlResult") },
                         "text/csv": { "schema": { "type": "string" } },
+                        "application/vnd.apache.arrow.stream": { "schema": { "type": "string", "format": "binary" } },
+                        "application/vnd.apache.parquet": { "schema": { "type": "string", "format": "binary" } },
                     },
                 },
                 "400": error("Invalid, empty or not read-only SQL; unknown format.", false),
-                "403": error("The query would read register rows.", false),
+                "401": {
+                    "description": "Malformed Authorization header or unknown bearer token.",
+                    "headers": { "WWW-Authenticate": { "description": "Bearer challenge (RFC 6750).",
+                        "schema": { "type": "string" } } },
+                    "content": content("application/json", schema("Error")),
+                },
+                "403": error("The query would read register rows, or the caller's role may not read the register.", false),
+                "406": error("Accept names no supported type, or the result has columns CSV cannot hold.", false),
                 "408": error("The query ran over the time limit.", false),
                 "413": error("Body too long.", false),
                 "500": error("Internal error.", false),
@@ -517,6 +540,13 @@ pub fn document() -> Value {
             "license": { "name": "EUPL-1.2" },
         },
         "paths": paths(),
-        "components": { "schemas": schemas() },
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": { "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A token from `allmende token new`, configured in [[auth.tokens]].",
+            } },
+        },
     })
 }

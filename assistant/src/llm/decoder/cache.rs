@@ -8,6 +8,7 @@
 //! it diverges, and concurrent generations never see each other's state.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use candle_core::Tensor;
 
@@ -74,6 +75,21 @@ pub(crate) struct PrefixCache {
     /// Most recently used last.
     entries: Mutex<Vec<Entry>>,
     capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+/// What the prefix cache holds and how often it helped, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PrefixCacheStats {
+    /// Stored prefixes (at most the configured capacity).
+    pub entries: usize,
+    /// Bytes of attention state they hold (bounded by capacity × context length).
+    pub bytes: usize,
+    /// Lookups that reused a stored prefix.
+    pub hits: u64,
+    /// Lookups that found none.
+    pub misses: u64,
 }
 
 /// What a lookup found: a cache covering `reused` tokens of the prompt.
@@ -88,6 +104,8 @@ impl PrefixCache {
         Self {
             entries: Mutex::new(Vec::new()),
             capacity,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -101,7 +119,12 @@ impl PrefixCache {
             .filter(|(_, e)| e.tokens.len() >= min.max(1) && e.tokens.len() < prompt.len())
             .filter(|(_, e)| prompt.starts_with(&e.tokens))
             .max_by_key(|(_, e)| e.tokens.len())
-            .map(|(i, _)| i)?;
+            .map(|(i, _)| i);
+        let Some(best) = best else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
         let entry = entries.remove(best);
         let reuse = Reuse {
             cache: entry.cache.clone(),
@@ -143,6 +166,17 @@ impl PrefixCache {
     pub(crate) fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
+
+    /// Entries, bytes held, hits and misses.
+    pub(crate) fn stats(&self) -> PrefixCacheStats {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        PrefixCacheStats {
+            entries: entries.len(),
+            bytes: entries.iter().map(|e| e.cache.bytes()).sum(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -174,6 +208,10 @@ mod tests {
             p.lookup(&[1, 2, 3], 3).is_none(),
             "shorter than the minimum"
         );
+        let stats = p.stats();
+        assert_eq!((stats.hits, stats.misses, stats.entries), (2, 2, 3));
+        // 2 layers × (k + v) × (1·2·len·4) f32 for lengths 2 + 4 + 3.
+        assert_eq!(stats.bytes, 2 * 2 * 8 * (2 + 4 + 3) * 4);
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod load;
 
 pub(crate) use load::from_gguf;
 
+pub use cache::PrefixCacheStats;
 pub(crate) use cache::{KvCache, PrefixCache};
 
 use candle_core::{DType, Device, IndexOp, Tensor};

@@ -104,6 +104,8 @@ pub async fn chat_completions(
         return stream(state, answer_request, completion, id, admitted).await;
     }
     let worker = state.clone();
+    // Dropped when this request ends early (client gone, time limit): the answer stops.
+    let _cancel_on_drop = answer_request.cancel.cancel_on_drop();
     let (answer, usage) = tokio::task::spawn_blocking(move || {
         let started = std::time::Instant::now();
         let mut raw = String::new();
@@ -152,6 +154,8 @@ async fn stream(
     let panic_tx = tx.clone();
     let worker_id = id.clone();
     let early_id = id.clone();
+    // Lives as long as the response stream: a client that leaves cancels the answer.
+    let cancel_on_drop = request.cancel.cancel_on_drop();
     let generation = tokio::task::spawn_blocking(move || {
         let mut open = true;
         let started = std::time::Instant::now();
@@ -160,7 +164,7 @@ async fn stream(
             raw.push_str(piece);
             if open && !piece.is_empty() && tx.blocking_send(Message::Piece(piece.into())).is_err()
             {
-                // The client went away: stop forwarding (the generation itself runs to its end).
+                // The client went away: stop forwarding (the stream's guard cancels the rest).
                 tracing::info!(request_id = %worker_id, "completion stream closed by the client");
                 open = false;
             }
@@ -196,6 +200,7 @@ async fn stream(
     };
     let role = data(&completion.chunk(json!({ "role": "assistant", "content": "" }), None));
     let to_events = move |message: Message| -> Vec<Event> {
+        let _guard = &cancel_on_drop; // owned by the stream: dropped with it
         match message {
             Message::Piece(text) => vec![data(&completion.chunk(json!({ "content": text }), None))],
             Message::Done(answer) => vec![

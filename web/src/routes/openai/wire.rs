@@ -250,6 +250,11 @@ impl OpenAiError {
                 message: "Der Assistent ist gerade stark ausgelastet. Bitte versuchen Sie es in Kürze erneut.".into(),
                 retry_after: Some(retry_after_secs.max(1)),
             },
+            E::Cancelled => Self {
+                status: StatusCode::REQUEST_TIMEOUT,
+                code: "cancelled",
+                ..Self::invalid("Die Anfrage wurde abgebrochen. Bitte stellen Sie Ihre Frage erneut.")
+            },
             other => Self::internal(other, request_id),
         }
     }
@@ -354,6 +359,7 @@ mod tests {
     fn busy_is_a_rate_limit_error_with_retry_after() {
         let e = OpenAiError::from_assistant(
             allmende_assistant::Error::Busy {
+                stage: allmende_assistant::answer::Stage::Generation,
                 waiting: 3,
                 retry_after_secs: 0,
             },

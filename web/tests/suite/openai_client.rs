@@ -8,7 +8,7 @@
 //! multilingual-e5-small-q4`); otherwise they print that they skipped — and fail when `CI=true`,
 //! where the file must be there.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -475,7 +475,7 @@ async fn official_openai_python_client_works() {
     // A real server with connection info, as `allmende serve` runs it (limits included).
     let addr = common::serve(app).await;
     let base = format!("http://{addr}");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openai_client.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/suite/openai_client.py");
     let mut command = tokio::process::Command::new("python3");
     command.arg(script).arg(&base);
     if encoder.is_some() {

@@ -2,7 +2,7 @@
 //! `done` event with the authoritative answer and its citations; invalid messages still get a
 //! plain JSON error before any stream starts.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! JSON line without personal data, invalid bodies get 400 with the reason, concurrent ratings
 //! never interleave, and `/metrics` counts them by rating.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

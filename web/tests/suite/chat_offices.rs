@@ -2,7 +2,7 @@
 //! services, read from the open-data offices table — in the JSON answer and in the streamed
 //! `done` event alike, and an empty list when the answer cites no service.
 
-mod common;
+use crate::common;
 
 use common::{app, post_json, send, send_raw};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The vertical slice through HTTP: ingest Musterstadt into a temporary data dir, build the real
 //! router, and drive it with requests — checking the content of results, not just status codes.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -2,7 +2,7 @@
 //! the other security headers on pages, APIs and errors alike, and CORS answering only the
 //! allow-listed origins.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

@@ -3,7 +3,7 @@
 //! server loads them, and the assistant's passages come from BM25 and e5 fused — while a
 //! question about nothing in the corpus still finds nothing.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

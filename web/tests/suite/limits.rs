@@ -3,7 +3,7 @@
 //! proxy), per-widget limits, the daily token budget with the tiny real-format model, the time
 //! limit, and their counts in `/metrics`.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

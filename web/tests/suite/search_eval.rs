@@ -5,7 +5,7 @@
 //! Munich questions need the shared sample data (`../shared/datasets/muenchen`); without it
 //! they are skipped with a notice.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use allmende_web::state::AppState;
 use arrow::array::{Array, StringArray};
 use arrow::datatypes::DataType;
 
-const SET: &str = include_str!("../../datasets/search_eval.toml");
+const SET: &str = include_str!("../../../datasets/search_eval.toml");
 
 fn shared_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets");

@@ -1,6 +1,6 @@
-//! Helpers shared by the web crate's HTTP tests: one ingested Musterstadt data dir per test
-//! binary, the real router over it, and request helpers.
-#![allow(dead_code)] // each test binary uses a different subset
+//! Helpers shared by the web crate's HTTP tests: one ingested Musterstadt data dir for the
+//! test binary, the real router over it, and request helpers.
+#![allow(dead_code)] // not every helper is used in every configuration
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

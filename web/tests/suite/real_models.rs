@@ -7,7 +7,7 @@
 //! Model output is not fixed text, so the assertions are about grounding, citations and
 //! language, not wording.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

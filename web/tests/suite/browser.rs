@@ -10,7 +10,7 @@
 //! `web/tests/browser`. Without them the tests print why and pass — unless `CI=true`, where a
 //! missing piece fails them.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

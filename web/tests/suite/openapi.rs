@@ -3,7 +3,7 @@
 //! schemathesis (`make test-deps`) fuzzes a real server with it: no 5xx, and responses match
 //! their schemas. Set `ALLMENDE_SKIP_SCHEMATHESIS=1` to skip that one test locally.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -16,7 +16,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
 
 /// (method, path) of every `.route("path", method(handler))` in the route table.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let source = include_str!("../src/routes/mod.rs");
+    let source = include_str!("../../src/routes/mod.rs");
     let mut routes = BTreeSet::new();
     for (at, _) in source.match_indices(".route(\"") {
         let rest = &source[at + ".route(\"".len()..];
