@@ -88,6 +88,16 @@ impl Assistant {
         self.retrieval_gate.stats()
     }
 
+    /// Fails with [`Error::Busy`] when a question arriving now could not get a generation
+    /// slot: callers check this before any work of their own (fact lookups, retrieval), so an
+    /// overloaded server turns questions away cheaply. Advisory; answering checks again.
+    pub fn admit(&self) -> Result<()> {
+        if self.llm.is_some() {
+            self.generation_gate.admit()?;
+        }
+        Ok(())
+    }
+
     /// Validates the question (non-empty, not too long) and returns it trimmed.
     pub fn validate<'q>(&self, question: &'q str) -> Result<&'q str> {
         let q = question.trim();
@@ -156,10 +166,8 @@ impl Assistant {
             tracing::info!(reason = ?refusal.reason, question = %Scrubbed(question), "refused a question");
             return whole(refused(refusal), on_token);
         }
-        if self.llm.is_some() {
-            // A question the model could not take now is refused before retrieval spends CPU.
-            self.generation_gate.admit()?;
-        }
+        // A question the model could not take now is refused before retrieval spends CPU.
+        self.admit()?;
         let mut sources: Vec<Hit> = request.facts.iter().map(fact_source).collect();
         let mut retrieved = self.retrieve(question)?;
         // Passages carrying injected instructions or register-like data never reach the

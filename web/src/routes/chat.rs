@@ -98,6 +98,8 @@ pub async fn post_chat(
         .assistant
         .validate(&request.message)
         .map_err(|e| api_error(e, &id))?;
+    // Overloaded: refuse before the fact lookups (SQL) and retrieval spend CPU.
+    state.assistant.admit().map_err(|e| api_error(e, &id))?;
     let answer_request = request.to_answer_request(&state, &id).await?;
     if request.stream || accepts_event_stream(&headers) {
         return Ok(stream_answer(state, answer_request, admitted, id));

@@ -128,33 +128,37 @@ async fn ipv6_clients_share_their_64_network() {
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
 
+/// Posts a rating over a real socket with the given `X-Forwarded-For`.
+async fn feedback_via(
+    addr: std::net::SocketAddr,
+    forwarded_for: &str,
+    feedback: &str,
+) -> common::WireResponse {
+    http(
+        addr,
+        "POST",
+        "/api/feedback",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Forwarded-For", forwarded_for),
+        ],
+        feedback,
+    )
+    .await
+}
+
 /// Over a real socket: the address comes from the connection; `X-Forwarded-For` is ignored
 /// unless the peer is a trusted proxy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_server_limits_by_connection_and_trusts_only_configured_proxies() {
     let feedback = json!({"answer_id": uuid::Uuid::new_v4().to_string(), "rating": "down", "reason": "unclear"}).to_string();
-    let json_type = [("Content-Type", "application/json")];
     // Untrusted: a forged X-Forwarded-For does not give a fresh bucket.
     let addr = serve(app_with(limited_config(1, 2)).await).await;
     for forged in ["1.1.1.1", "2.2.2.2"] {
-        let r = http(
-            addr,
-            "POST",
-            "/api/feedback",
-            &[json_type[0], ("X-Forwarded-For", forged)],
-            &feedback,
-        )
-        .await;
+        let r = feedback_via(addr, forged, &feedback).await;
         assert_eq!(r.status, 204, "{}", r.body);
     }
-    let r = http(
-        addr,
-        "POST",
-        "/api/feedback",
-        &[json_type[0], ("X-Forwarded-For", "3.3.3.3")],
-        &feedback,
-    )
-    .await;
+    let r = feedback_via(addr, "3.3.3.3", &feedback).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_some(), "{:?}", r.headers);
     assert_eq!(r.json()["error"]["code"], "rate_limited");
@@ -163,33 +167,12 @@ async fn a_real_server_limits_by_connection_and_trusts_only_configured_proxies()
     config.limits.trusted_proxies = vec!["127.0.0.0/8".into()];
     let addr = serve(app_with(config).await).await;
     for _ in 0..2 {
-        let r = http(
-            addr,
-            "POST",
-            "/api/feedback",
-            &[json_type[0], ("X-Forwarded-For", "1.1.1.1")],
-            &feedback,
-        )
-        .await;
+        let r = feedback_via(addr, "1.1.1.1", &feedback).await;
         assert_eq!(r.status, 204, "{}", r.body);
     }
-    let r = http(
-        addr,
-        "POST",
-        "/api/feedback",
-        &[json_type[0], ("X-Forwarded-For", "1.1.1.1")],
-        &feedback,
-    )
-    .await;
+    let r = feedback_via(addr, "1.1.1.1", &feedback).await;
     assert_eq!(r.status, 429, "{}", r.body);
-    let r = http(
-        addr,
-        "POST",
-        "/api/feedback",
-        &[json_type[0], ("X-Forwarded-For", "2.2.2.2")],
-        &feedback,
-    )
-    .await;
+    let r = feedback_via(addr, "2.2.2.2", &feedback).await;
     assert_eq!(r.status, 204, "{}", r.body);
 }
 

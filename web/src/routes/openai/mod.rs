@@ -97,6 +97,11 @@ pub async fn chat_completions(
         .assistant
         .validate(&question)
         .map_err(|e| OpenAiError::from_assistant(e, &id))?;
+    // Overloaded: refuse before the fact lookups (SQL) and retrieval spend CPU.
+    state
+        .assistant
+        .admit()
+        .map_err(|e| OpenAiError::from_assistant(e, &id))?;
     let mut answer_request = AnswerRequest::new(question.clone());
     answer_request.facts = state.lookup_facts(&question, &id).await;
     let completion = Completion::new(model_id(&state));
