@@ -66,6 +66,29 @@ impl QueryResult {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
+
+    /// Every row as display strings (Arrow's formatting), in result order.
+    pub fn display_rows(&self) -> Result<Vec<Vec<String>>> {
+        display_rows(&self.batches)
+    }
+}
+
+/// Every row of `batches` as display strings (Arrow's formatting), in order: for comparing
+/// results across interfaces and formats.
+pub fn display_rows(batches: &[RecordBatch]) -> Result<Vec<Vec<String>>> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        for row in 0..batch.num_rows() {
+            let cells = batch
+                .columns()
+                .iter()
+                .map(|c| arrow::util::display::array_value_to_string(c, row))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Internal(format!("formatting a result cell: {e}")))?;
+            rows.push(cells);
+        }
+    }
+    Ok(rows)
 }
 
 /// The engine shared by the CLI, the HTTP API and the ingest pipeline.

@@ -11,6 +11,6 @@ pub mod engine;
 pub mod error;
 pub mod privacy;
 
-pub use engine::{QueryConfig, QueryEngine, QueryResult};
+pub use engine::{QueryConfig, QueryEngine, QueryResult, display_rows};
 pub use error::{Error, Result};
 pub use privacy::{GuardedPlan, PrivacyPolicy, Role, Violation};

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use allmende_connectors::{Format, SnapshotStore, SourceSpec, load};
 use allmende_datasets::musterstadt::{self, Person, REGISTER_PERSONS};
 use allmende_query::{Error, QueryConfig, QueryEngine, QueryResult, Role, Violation};
-use arrow::util::display::array_value_to_string;
 
 const SEED: u64 = 1;
 const REGISTER: &str = "musterstadt.melderegister";
@@ -53,18 +52,7 @@ fn birth_year(p: &Person) -> i64 {
 
 /// Every row of a result as display strings.
 fn table(result: &QueryResult) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for batch in &result.batches {
-        for row in 0..batch.num_rows() {
-            rows.push(
-                batch
-                    .columns()
-                    .iter()
-                    .map(|c| array_value_to_string(c, row).unwrap())
-                    .collect(),
-            );
-        }
-    }
+    let mut rows = result.display_rows().unwrap();
     rows.sort();
     rows
 }

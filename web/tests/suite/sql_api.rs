@@ -12,7 +12,6 @@ use allmende_web::auth::{AuthConfig, TokenConfig, token_sha256};
 use allmende_web::config::Config;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema};
-use arrow::util::display::array_value_to_string;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use common::{app_with, data_dir, test_config};
@@ -168,19 +167,7 @@ fn json_rows(body: &Value) -> Vec<Vec<String>> {
 
 /// Arrow batches as rows of display strings.
 fn batch_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    for batch in batches {
-        for row in 0..batch.num_rows() {
-            rows.push(
-                batch
-                    .columns()
-                    .iter()
-                    .map(|c| array_value_to_string(c, row).unwrap())
-                    .collect(),
-            );
-        }
-    }
-    rows
+    allmende_query::display_rows(batches).unwrap()
 }
 
 fn arrow_batches(body: &Bytes) -> (Vec<String>, Vec<RecordBatch>) {
