@@ -9,6 +9,11 @@ last tenth and at each quarter of the run (growth over the second half shows whe
 has levelled off), and the server's own queue and prefix-cache metrics at the end. It exits non-zero on any 5xx response or when the server
 dies, so it can gate a release.
 
+The load generator runs on the same machine as the server, so by default `wrk` runs with one
+thread under `nice -n 19`: on a deployment the citizens' requests arrive over the network and
+cost the server only the handling, not the generating; an un-niced wrk on a 2-core box would
+take a core from the model and measure its own appetite (`--nice 0` to compare).
+
 The per-address rate limit is the first defence and would answer almost everything with 429
 (all connections come from 127.0.0.1); `--lift-ip-limit` switches it off to push the load
 through the generation queue instead (the queue's own 429s still apply).
@@ -98,7 +103,8 @@ def main() -> int:
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--model", default="none")
     ap.add_argument("--connections", type=int, default=100)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--nice", type=int, default=19, help="niceness of the wrk process")
     ap.add_argument("--duration", type=int, default=60, help="seconds")
     ap.add_argument("--timeout", type=int, default=120, help="per-request timeout, seconds")
     ap.add_argument("--lift-ip-limit", action="store_true")
@@ -132,7 +138,7 @@ def main() -> int:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         wrk = subprocess.run(
-            ["wrk", "-t", str(args.threads), "-c", str(args.connections),
+            ["nice", "-n", str(args.nice), "wrk", "-t", str(args.threads), "-c", str(args.connections),
              "-d", f"{args.duration}s", "--timeout", f"{args.timeout}s",
              "-s", os.path.join(HERE, "load", "chat.lua"), base],
             capture_output=True, text=True, check=False)

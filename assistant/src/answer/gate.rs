@@ -5,6 +5,13 @@
 //! `Retry-After`). A CPU server cannot make answers faster by running more of them at a time;
 //! it can only make every citizen wait longer and hold more memory, so both queues are bounded
 //! and honest about it.
+//!
+//! Waiting is bounded in time as well as in places: a request that has not got a slot after
+//! `max_wait` gives up with [`Error::Busy`] (429), never sitting in the queue until the web
+//! layer's time limit turns it into a 504. The wait estimate learns from the running requests
+//! as well as from the finished ones: when the one holding the slot has already run longer than
+//! the average, that longer time is assumed, so a server slowed down (by load, by a busy host)
+//! starts refusing at once instead of after the slow answers finish.
 
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -53,6 +60,8 @@ struct State {
     stats: GateStats,
     /// Exponential moving average of how long a request holds its slot, in ms.
     average_ms: f64,
+    /// When each running request took its slot (at most `slots` entries).
+    running_since: Vec<Instant>,
 }
 
 /// A bounded queue (see the module docs).
@@ -107,6 +116,13 @@ impl Gate {
         self
     }
 
+    /// Replaces the assumed time per request before the first one is measured.
+    #[cfg(test)]
+    fn with_initial_estimate(self, estimate: Duration) -> Self {
+        self.lock().average_ms = estimate.as_secs_f64() * 1000.0;
+        self
+    }
+
     /// The stage this queue guards.
     pub fn stage(&self) -> Stage {
         self.stage
@@ -121,15 +137,33 @@ impl Gate {
                 return Err(self.refuse(&mut state));
             }
             state.stats.waiting += 1;
+            let give_up_at = Duration::try_from_secs_f64(self.max_wait_ms / 1000.0)
+                .ok()
+                .and_then(|max_wait| Instant::now().checked_add(max_wait));
             while state.stats.running >= self.slots {
-                state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+                state = match give_up_at {
+                    None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
+                    Some(give_up_at) => {
+                        let left = give_up_at.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            state.stats.waiting -= 1;
+                            return Err(self.refuse(&mut state));
+                        }
+                        self.freed
+                            .wait_timeout(state, left)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0
+                    }
+                };
             }
             state.stats.waiting -= 1;
         }
         state.stats.running += 1;
+        let started = Instant::now();
+        state.running_since.push(started);
         Ok(Permit {
             gate: self,
-            started: Instant::now(),
+            started,
         })
     }
 
@@ -153,7 +187,19 @@ impl Gate {
     /// Everyone ahead, plus the running requests, shared over the slots, times the average
     /// time a request holds its slot.
     fn expected_wait_ms(&self, state: &State) -> f64 {
-        (state.stats.waiting + state.stats.running) as f64 / self.slots as f64 * state.average_ms
+        (state.stats.waiting + state.stats.running) as f64 / self.slots as f64
+            * Self::expected_hold_ms(state)
+    }
+
+    /// How long a request is expected to hold its slot: the average of the finished ones, or
+    /// longer when a running one has already held its slot longer than that.
+    fn expected_hold_ms(state: &State) -> f64 {
+        let longest_running_ms = state
+            .running_since
+            .iter()
+            .map(|since| since.elapsed().as_secs_f64() * 1000.0)
+            .fold(0.0, f64::max);
+        state.average_ms.max(longest_running_ms)
     }
 
     /// Counts a refusal and estimates when to retry: everyone ahead, plus the running
@@ -178,9 +224,13 @@ impl Gate {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn release(&self, held: Duration) {
+    fn release(&self, started: Instant) {
+        let held = started.elapsed();
         let mut state = self.lock();
         state.stats.running -= 1;
+        if let Some(i) = state.running_since.iter().position(|s| *s == started) {
+            state.running_since.swap_remove(i);
+        }
         state.average_ms = 0.8 * state.average_ms + 0.2 * held.as_secs_f64() * 1000.0;
         drop(state);
         self.freed.notify_one();
@@ -189,7 +239,7 @@ impl Gate {
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        self.gate.release(self.started.elapsed());
+        self.gate.release(self.started);
     }
 }
 
@@ -240,6 +290,56 @@ mod tests {
         let patient = Gate::new(Stage::Generation, 1, 100).with_max_wait(Duration::from_secs(20));
         let _held = patient.acquire().unwrap();
         assert!(patient.admit().is_ok(), "15 s expected wait is within 20 s");
+    }
+
+    #[test]
+    fn a_waiter_gives_up_with_busy_after_the_longest_wait() {
+        // Expected to wait 10 ms, but the slot is held for good: the waiter must give up at
+        // the 150 ms bound with Busy (a 429), not wait on into the web layer's time limit.
+        let gate = Arc::new(
+            Gate::new(Stage::Generation, 1, 4)
+                .with_max_wait(Duration::from_millis(150))
+                .with_initial_estimate(Duration::from_millis(10)),
+        );
+        let _held = gate.acquire().unwrap();
+        let waiter = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let outcome = gate.acquire().map(|_| ());
+                (outcome, started.elapsed())
+            })
+        };
+        let (outcome, waited) = waiter.join().unwrap();
+        assert!(
+            matches!(outcome, Err(Error::Busy { .. })),
+            "got {outcome:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(150),
+            "gave up after {waited:?}"
+        );
+        assert_eq!(gate.stats().waiting, 0);
+        assert_eq!(gate.stats().rejected, 1);
+    }
+
+    #[test]
+    fn a_slow_running_request_raises_the_expected_wait_before_it_finishes() {
+        let gate = Gate::new(Stage::Generation, 1, 4)
+            .with_max_wait(Duration::from_millis(100))
+            .with_initial_estimate(Duration::from_millis(10));
+        let held = gate.acquire().unwrap();
+        assert!(gate.admit().is_ok(), "10 ms expected: admitted");
+        std::thread::sleep(Duration::from_millis(150));
+        match gate.admit() {
+            Err(Error::Busy {
+                retry_after_secs, ..
+            }) => assert!(retry_after_secs >= 1),
+            other => panic!("the running request took 150 ms > 100 ms: {other:?}"),
+        }
+        drop(held);
+        assert!(gate.admit().is_ok(), "a free slot admits");
+        assert!(gate.lock().running_since.is_empty());
     }
 
     #[test]
