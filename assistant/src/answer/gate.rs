@@ -184,8 +184,8 @@ impl Gate {
         state.stats.waiting >= self.max_waiting || self.expected_wait_ms(state) > self.max_wait_ms
     }
 
-    /// Everyone ahead, plus the running requests, shared over the slots, times the average
-    /// time a request holds its slot.
+    /// Everyone ahead, plus the running requests, shared over the slots, times the expected
+    /// time a request holds its slot ([`Self::expected_hold_ms`]).
     fn expected_wait_ms(&self, state: &State) -> f64 {
         (state.stats.waiting + state.stats.running) as f64 / self.slots as f64
             * Self::expected_hold_ms(state)
