@@ -10,7 +10,9 @@
 pub mod engine;
 pub mod error;
 pub mod privacy;
+pub mod statements;
 
 pub use engine::{QueryConfig, QueryEngine, QueryResult, display_rows};
 pub use error::{Error, Result};
 pub use privacy::{GuardedPlan, PrivacyPolicy, Role, Violation};
+pub use statements::split_statements;

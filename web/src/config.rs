@@ -32,6 +32,8 @@ pub struct Config {
     pub auth: crate::auth::AuthConfig,
     /// `[flight]`: the Arrow Flight SQL listener (see [`crate::flight`]).
     pub flight: crate::flight::FlightConfig,
+    /// `[pgwire]`: the PostgreSQL wire-protocol listener (see [`crate::pgwire`]).
+    pub pgwire: crate::pgwire::PgWireConfig,
     /// Additional `[[sources]]` to ingest beside the built-in manifest.
     pub sources: Vec<SourceSpec>,
 }
@@ -83,6 +85,7 @@ impl Default for Config {
             limits: crate::limits::LimitsConfig::default(),
             auth: crate::auth::AuthConfig::default(),
             flight: crate::flight::FlightConfig::default(),
+            pgwire: crate::pgwire::PgWireConfig::default(),
             sources: Vec::new(),
         }
     }

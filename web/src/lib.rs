@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod limits;
 pub mod metrics;
 pub mod output;
+pub mod pgwire;
 pub mod routes;
 pub mod security;
 pub mod server;

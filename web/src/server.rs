@@ -1,5 +1,6 @@
-//! `allmende serve`: bind, serve the router (and, with `[flight] bind`, the Arrow Flight SQL
-//! listener beside it), shut down gracefully on Ctrl-C / SIGTERM.
+//! `allmende serve`: bind, serve the router (and, with `[flight] bind` / `[pgwire] bind`, the
+//! Arrow Flight SQL and PostgreSQL listeners beside it), shut down gracefully on Ctrl-C /
+//! SIGTERM.
 
 use anyhow::Context;
 
@@ -15,7 +16,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {bind}"))?;
     tracing::info!(address = %listener.local_addr()?, "serving; open http://{}/ for the widget", listener.local_addr()?);
-    // One signal stops both listeners; each finishes the calls in flight.
+    // One signal stops every listener; each finishes the calls in flight.
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let stopped = |stop: &tokio::sync::broadcast::Sender<()>| {
         let mut rx = stop.subscribe();
@@ -23,16 +24,28 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             let _ = rx.recv().await;
         }
     };
-    let flight = if state.config.flight.enabled() {
-        let bind = state.config.flight.bind.clone();
-        let state = state.clone();
-        let shutdown = stopped(&stop);
-        Some(tokio::spawn(async move {
+    // The SQL listeners beside HTTP (Flight SQL, PostgreSQL), each on its own task.
+    let mut side_listeners = Vec::new();
+    if state.config.flight.enabled() {
+        let (bind, state, shutdown) = (
+            state.config.flight.bind.clone(),
+            state.clone(),
+            stopped(&stop),
+        );
+        side_listeners.push(tokio::spawn(async move {
             crate::flight::serve_flight(state, &bind, shutdown).await
-        }))
-    } else {
-        None
-    };
+        }));
+    }
+    if state.config.pgwire.enabled() {
+        let (bind, state, shutdown) = (
+            state.config.pgwire.bind.clone(),
+            state.clone(),
+            stopped(&stop),
+        );
+        side_listeners.push(tokio::spawn(async move {
+            crate::pgwire::serve_pgwire(state, &bind, shutdown).await
+        }));
+    }
     let http_shutdown = stopped(&stop);
     let signal = tokio::spawn(async move {
         shutdown_signal().await;
@@ -44,18 +57,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(http_shutdown);
-    let result = match flight {
-        Some(flight) => {
-            // Either listener failing (e.g. the Flight port is taken) ends the server.
-            let flight = async { flight.await.context("the Flight SQL listener panicked")? };
-            tokio::try_join!(
-                async { http.await.context("the HTTP server failed") },
-                flight
-            )
-            .map(|_| ())
-        }
-        None => http.await.context("the HTTP server failed"),
-    };
+    // Any listener failing (e.g. its port is taken) ends the server.
+    let side = futures::future::try_join_all(
+        side_listeners
+            .into_iter()
+            .map(|task| async { task.await.context("a SQL listener panicked")? }),
+    );
+    let result =
+        tokio::try_join!(async { http.await.context("the HTTP server failed") }, side).map(|_| ());
     signal.abort();
     result?;
     tracing::info!("shut down");

@@ -57,11 +57,21 @@ pub struct GateStats {
 
 #[derive(Default)]
 struct State {
-    stats: GateStats,
+    /// When each running request took its slot (at most `slots` entries; its length is the
+    /// number running).
+    running_since: Vec<Instant>,
+    /// Requests waiting for a slot.
+    waiting: usize,
+    /// Requests turned away since start.
+    rejected: u64,
     /// Exponential moving average of how long a request holds its slot, in ms.
     average_ms: f64,
-    /// When each running request took its slot (at most `slots` entries).
-    running_since: Vec<Instant>,
+}
+
+impl State {
+    fn running(&self) -> usize {
+        self.running_since.len()
+    }
 }
 
 /// A bounded queue (see the module docs).
@@ -69,9 +79,10 @@ pub struct Gate {
     stage: Stage,
     slots: usize,
     max_waiting: usize,
-    /// Longest expected wait a newcomer is queued for; beyond it, refused at once (a request
-    /// that would outlive its time limit while waiting is better told to retry).
-    max_wait_ms: f64,
+    /// Longest a newcomer is queued for: one expected to wait longer is refused at once, and
+    /// one still waiting after it gives up (a request that would outlive its time limit while
+    /// waiting is better told to retry). `None`: unbounded.
+    max_wait: Option<Duration>,
     state: Mutex<State>,
     freed: Condvar,
 }
@@ -100,7 +111,7 @@ impl Gate {
             stage,
             slots: slots.max(1),
             max_waiting,
-            max_wait_ms: f64::INFINITY,
+            max_wait: None,
             state: Mutex::new(State {
                 average_ms: stage.initial_estimate_ms(),
                 ..State::default()
@@ -112,7 +123,7 @@ impl Gate {
     /// Refuses newcomers whose expected wait (everyone ahead × the average time a request
     /// holds its slot, shared over the slots) exceeds `max_wait`.
     pub fn with_max_wait(mut self, max_wait: Duration) -> Self {
-        self.max_wait_ms = max_wait.as_secs_f64() * 1000.0;
+        self.max_wait = Some(max_wait);
         self
     }
 
@@ -132,33 +143,32 @@ impl Gate {
     /// room is full.
     pub fn acquire(&self) -> Result<Permit<'_>> {
         let mut state = self.lock();
-        if state.stats.running >= self.slots {
+        if state.running() >= self.slots {
             if self.is_full(&state) {
                 return Err(self.refuse(&mut state));
             }
-            state.stats.waiting += 1;
-            let give_up_at = Duration::try_from_secs_f64(self.max_wait_ms / 1000.0)
-                .ok()
-                .and_then(|max_wait| Instant::now().checked_add(max_wait));
-            while state.stats.running >= self.slots {
-                state = match give_up_at {
-                    None => self.freed.wait(state).unwrap_or_else(|p| p.into_inner()),
-                    Some(give_up_at) => {
-                        let left = give_up_at.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            state.stats.waiting -= 1;
-                            return Err(self.refuse(&mut state));
-                        }
-                        self.freed
-                            .wait_timeout(state, left)
-                            .unwrap_or_else(|p| p.into_inner())
-                            .0
-                    }
+            state.waiting += 1;
+            let give_up_at = self
+                .max_wait
+                .and_then(|wait| Instant::now().checked_add(wait));
+            while state.running() >= self.slots {
+                let Some(give_up_at) = give_up_at else {
+                    state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner());
+                    continue;
                 };
+                let left = give_up_at.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    state.waiting -= 1;
+                    return Err(self.refuse(&mut state));
+                }
+                state = self
+                    .freed
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
             }
-            state.stats.waiting -= 1;
+            state.waiting -= 1;
         }
-        state.stats.running += 1;
         let started = Instant::now();
         state.running_since.push(started);
         Ok(Permit {
@@ -172,7 +182,7 @@ impl Gate {
     /// that cannot be served. (Advisory: the queue may change before the real `acquire`.)
     pub fn admit(&self) -> Result<()> {
         let mut state = self.lock();
-        if state.stats.running >= self.slots && self.is_full(&state) {
+        if state.running() >= self.slots && self.is_full(&state) {
             return Err(self.refuse(&mut state));
         }
         Ok(())
@@ -181,14 +191,16 @@ impl Gate {
     /// With every slot taken: whether a newcomer must be turned away (waiting room full, or
     /// the expected wait too long).
     fn is_full(&self, state: &State) -> bool {
-        state.stats.waiting >= self.max_waiting || self.expected_wait_ms(state) > self.max_wait_ms
+        state.waiting >= self.max_waiting
+            || self
+                .max_wait
+                .is_some_and(|wait| self.expected_wait_ms(state) > wait.as_secs_f64() * 1000.0)
     }
 
     /// Everyone ahead, plus the running requests, shared over the slots, times the expected
     /// time a request holds its slot ([`Self::expected_hold_ms`]).
     fn expected_wait_ms(&self, state: &State) -> f64 {
-        (state.stats.waiting + state.stats.running) as f64 / self.slots as f64
-            * Self::expected_hold_ms(state)
+        (state.waiting + state.running()) as f64 / self.slots as f64 * Self::expected_hold_ms(state)
     }
 
     /// How long a request is expected to hold its slot: the average of the finished ones, or
@@ -205,8 +217,8 @@ impl Gate {
     /// Counts a refusal and estimates when to retry: everyone ahead, plus the running
     /// requests, shared over the slots.
     fn refuse(&self, state: &mut State) -> Error {
-        state.stats.rejected += 1;
-        let waiting = state.stats.waiting;
+        state.rejected += 1;
+        let waiting = state.waiting;
         let retry_after_secs = (self.expected_wait_ms(state) / 1000.0).ceil().max(1.0) as u64;
         Error::Busy {
             stage: self.stage,
@@ -217,7 +229,12 @@ impl Gate {
 
     /// Current occupancy.
     pub fn stats(&self) -> GateStats {
-        self.lock().stats
+        let state = self.lock();
+        GateStats {
+            running: state.running(),
+            waiting: state.waiting,
+            rejected: state.rejected,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -227,7 +244,6 @@ impl Gate {
     fn release(&self, started: Instant) {
         let held = started.elapsed();
         let mut state = self.lock();
-        state.stats.running -= 1;
         if let Some(i) = state.running_since.iter().position(|s| *s == started) {
             state.running_since.swap_remove(i);
         }

@@ -2,11 +2,15 @@
 """Checks allmende's Arrow Flight SQL interface with the real ADBC Flight SQL driver.
 
 Usage: python3 web/tests/suite/flight_sql_client.py grpc://127.0.0.1:PORT EXPECTED.json
+       python3 web/tests/suite/flight_sql_client.py rows grpc://127.0.0.1:PORT SQL [TOKEN]
 
 Run by `web/tests/suite/flight_sql.rs` against a server it starts. EXPECTED.json holds the
 analyst token and, for each query, the SQL and the rows the engine answered (the JSON of
 `POST /api/sql`). Exits non-zero with a message on the first failed check; prints `ok ...` per
 check and `all checks passed` at the end.
+
+The `rows` form runs one query and prints `{"columns": [...], "rows": [[...], ...]}` as JSON,
+for `web/tests/suite/sql_clients.rs`, which compares it with psql's and curl's answers.
 """
 
 import json
@@ -62,7 +66,17 @@ def same_rows(table, expected, what):
     check(len(rows) > 0, f"{what}: the comparison needs rows")
 
 
+def print_rows(uri, sql, token=None):
+    with connect(uri, bearer=token) as conn:
+        table = query(conn, sql)
+    rows = [list(row.values()) for row in table.to_pylist()]
+    print(json.dumps({"columns": table.column_names, "rows": rows}, default=str))
+
+
 def main():
+    if sys.argv[1] == "rows":
+        print_rows(*sys.argv[2:])
+        return
     uri, expected_path = sys.argv[1], sys.argv[2]
     with open(expected_path, encoding="utf-8") as f:
         expected = json.load(f)

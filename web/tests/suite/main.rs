@@ -19,4 +19,5 @@ mod real_models;
 mod search_eval;
 mod security_headers;
 mod sql_api;
+mod sql_clients;
 mod streaming;

@@ -263,3 +263,25 @@ pub fn config_with_encoder(encoder: &std::path::Path) -> (tempfile::TempDir, Con
     std::os::unix::fs::symlink(encoder, config.encoder_path()).expect("link");
     (dir, config)
 }
+
+/// Whether an external client program that a test drives is installed: runs `probe` (program
+/// and arguments) and returns true when it succeeds. When it does not, the test is skipped with
+/// `install` as the hint, except under `CI=true`, where every client must be installed and the
+/// test fails instead.
+pub async fn client_installed(what: &str, probe: &[&str], install: &str) -> bool {
+    let outcome = tokio::process::Command::new(probe[0])
+        .args(&probe[1..])
+        .output()
+        .await;
+    let why = match outcome {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
+        Err(e) => format!("{} is not available: {e}", probe[0]),
+    };
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {what} is missing: `{install}`\n{why}"
+    );
+    println!("SKIPPED: {what} is missing; `{install}` to run this test\n{why}");
+    false
+}

@@ -1,0 +1,177 @@
+//! The simple-query protocol: every statement of a `Query` message is planned, checked by the
+//! privacy policy for the session's role and run by the shared engine, then answered as text
+//! rows. A truncated result (over `query.max_rows`) is preceded by a `WARNING` notice, so
+//! `psql` users see that rows are missing.
+//!
+//! Session commands that clients send out of habit are accepted without effect: `BEGIN` /
+//! `COMMIT` / `ROLLBACK` (every statement is a read-only snapshot read anyway) and `SET` /
+//! `RESET` (answered with a notice that settings are fixed). Anything else that is not a
+//! read-only query gets the engine's refusal.
+
+use std::fmt::Debug;
+
+use allmende_query::{Role, split_statements};
+use async_trait::async_trait;
+use futures::{Sink, SinkExt, stream};
+use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::results::{QueryResponse, Response, Tag};
+use pgwire::api::store::PortalStore;
+use pgwire::api::{ClientInfo, ClientPortalStore};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::response::NoticeResponse;
+
+use super::{encode, errors, login};
+use crate::state::SharedState;
+
+/// Answers simple queries from the shared engine.
+pub struct SqlHandler {
+    state: SharedState,
+}
+
+/// What a statement of a `Query` message is.
+#[derive(Debug, PartialEq, Eq)]
+enum Command {
+    /// `BEGIN` / `START TRANSACTION`.
+    Begin,
+    /// `COMMIT` / `END` / `ROLLBACK` / `ABORT`, with the tag PostgreSQL answers.
+    End(&'static str),
+    /// `SET` / `RESET` / `DISCARD`, with its tag.
+    Setting(&'static str),
+    /// Anything else: SQL for the engine.
+    Sql,
+}
+
+impl Command {
+    fn of(statement: &str) -> Self {
+        let first = statement
+            .split(|c: char| c.is_whitespace() || c == ';')
+            .find(|word| !word.is_empty())
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        match first.as_str() {
+            "BEGIN" | "START" => Command::Begin,
+            "COMMIT" | "END" => Command::End("COMMIT"),
+            "ROLLBACK" | "ABORT" => Command::End("ROLLBACK"),
+            "SET" => Command::Setting("SET"),
+            "RESET" => Command::Setting("RESET"),
+            "DISCARD" => Command::Setting("DISCARD"),
+            _ => Command::Sql,
+        }
+    }
+}
+
+fn notice(severity: &str, code: &str, message: String) -> PgWireBackendMessage {
+    PgWireBackendMessage::NoticeResponse(NoticeResponse::from(ErrorInfo::new(
+        severity.to_owned(),
+        code.to_owned(),
+        message,
+    )))
+}
+
+impl SqlHandler {
+    /// A handler over `state`'s engine.
+    pub fn new(state: SharedState) -> Self {
+        Self { state }
+    }
+
+    /// Runs one statement for `role`; a refusal becomes an error response, not a broken
+    /// session.
+    async fn run<C>(&self, client: &mut C, sql: &str, role: Role) -> PgWireResult<Response>
+    where
+        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let result = match self.state.engine.sql_as(sql, role).await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::info!(%role, reason = %error, "pgwire: statement refused");
+                return Ok(Response::Error(Box::new(errors::query_error(&error))));
+            }
+        };
+        let rows = result.num_rows();
+        tracing::info!(%role, rows, truncated = result.truncated, "pgwire query answered");
+        if result.truncated {
+            client
+                .feed(notice(
+                    "WARNING",
+                    "01000",
+                    format!(
+                        "the result was cut off after {rows} rows (the server's query.max_rows); add a LIMIT, filters or an aggregate"
+                    ),
+                ))
+                .await?;
+        }
+        let fields = encode::fields(&result.schema);
+        let data = encode::data_rows(&fields, &result.batches)?;
+        Ok(Response::Query(QueryResponse::new(
+            fields,
+            stream::iter(data.into_iter().map(Ok)),
+        )))
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for SqlHandler {
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let Some(session) = login::session_caller(client) else {
+            return Ok(vec![Response::Error(Box::new(errors::error_info(
+                "28000",
+                "the session has not logged in".to_owned(),
+            )))]);
+        };
+        let role = session.0.role;
+        let mut responses = Vec::new();
+        for statement in split_statements(query) {
+            let response = match Command::of(&statement) {
+                Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+                Command::End(tag) => Response::TransactionEnd(Tag::new(tag)),
+                Command::Setting(tag) => {
+                    client
+                        .feed(notice(
+                            "NOTICE",
+                            "00000",
+                            format!("{tag} has no effect: Allmende sessions have fixed settings"),
+                        ))
+                        .await?;
+                    Response::Execution(Tag::new(tag))
+                }
+                Command::Sql => self.run(client, &statement, role).await?,
+            };
+            let failed = matches!(response, Response::Error(_));
+            responses.push(response);
+            // Like PostgreSQL: the rest of a multi-statement message is skipped after an error.
+            if failed {
+                break;
+            }
+        }
+        Ok(responses)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_commands_are_recognised_and_the_rest_is_sql() {
+        assert_eq!(Command::of("begin"), Command::Begin);
+        assert_eq!(Command::of("  START TRANSACTION READ ONLY"), Command::Begin);
+        assert_eq!(Command::of("commit;"), Command::End("COMMIT"));
+        assert_eq!(Command::of("ROLLBACK"), Command::End("ROLLBACK"));
+        assert_eq!(Command::of("SET search_path = x"), Command::Setting("SET"));
+        assert_eq!(Command::of("SELECT 1"), Command::Sql);
+        assert_eq!(
+            Command::of("WITH t AS (SELECT 1) SELECT * FROM t"),
+            Command::Sql
+        );
+        assert_eq!(Command::of("DROP TABLE x"), Command::Sql);
+        assert_eq!(Command::of("settings"), Command::Sql);
+    }
+}
