@@ -110,6 +110,8 @@ def parse_args() -> argparse.Namespace:
                    help="pin this script, DuckDB and the server to the first N cores (0: all)")
     p.add_argument("--timeout", type=int, default=600,
                    help="seconds per query (Allmende's [query] timeout_seconds; DuckDB is interrupted)")
+    p.add_argument("--memory-limit-mb", type=int, default=4096,
+                   help="Allmende's [query] memory_limit_mb per query (default there: 1024)")
     p.add_argument("--generator", choices=("auto", "duckdb", "tpchgen"), default="auto",
                    help="data generator: DuckDB's tpch extension, or tpchgen-cli")
     p.add_argument("--allmende-format", choices=("arrow", "json"), default="arrow",
@@ -321,6 +323,8 @@ def write_config(args, parquet: Path, sf_dir: Path, data_dir: Path, port: int) -
         f"{DEFAULT_TIMEOUT_S}).",
         f"max_rows = {RAISED_MAX_ROWS}",
         f"timeout_seconds = {args.timeout}",
+        f"memory_limit_mb = {args.memory_limit_mb}",
+        f"target_partitions = {available_cores()}",
         "",
         "[model]",
         'name = "none"',
@@ -707,7 +711,7 @@ def render(report: dict, fmt: str) -> str:
         f"data: {report['data']['generator']}; DuckDB reads {report['data']['duckdb_reads']}",
         f"settings: 1 warm-up + {report['settings']['repeat']} timed runs, median; DuckDB threads = "
         f"{report['settings']['duckdb_threads']}; Allmende/DataFusion: default target_partitions "
-        f"= cores ({report['settings']['allmende_cores']}), not settable in [query]",
+        f"= cores ({report['settings']['allmende_cores']}, [query] target_partitions)",
         f"allmende config: {report['settings']['allmende_limits']}",
     ]
     b = report["select_1"]
@@ -877,7 +881,7 @@ def main() -> None:
             "allmende_format": "Arrow IPC" if args.allmende_format == "arrow" else "JSON",
             "allmende_limits": (f"[query] max_rows {DEFAULT_MAX_ROWS} -> {RAISED_MAX_ROWS}, "
                                 f"timeout_seconds {DEFAULT_TIMEOUT_S} -> {args.timeout} "
-                                f"(raised for TPC-H; [query] has no memory limit); {cfg}"),
+                                f"(raised for TPC-H), memory_limit_mb {args.memory_limit_mb}; {cfg}"),
             "ingest_s": ingest_s,
         },
         "warnings": warnings,

@@ -33,5 +33,5 @@ pub mod xlsx;
 pub use error::{Error, Result};
 pub use options::{ColumnType, CoordinateColumns, NestedMode, SourceOptions};
 pub use provenance::{Provenance, QuarantinedRow, TableName};
-pub use snapshot::{Snapshot, SnapshotStore, WriteOutcome};
+pub use snapshot::{SNAPSHOT_ROW_GROUP_ROWS, Snapshot, SnapshotStore, WriteOutcome};
 pub use source::{Configured, Connector, Format, LoadedTable, Parsed, SourceSpec, load};

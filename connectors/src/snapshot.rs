@@ -9,6 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -16,6 +17,9 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use crate::provenance::{Provenance, TableName};
 use crate::source::LoadedTable;
 use crate::{Error, Result};
+
+/// Rows per Parquet row group of a snapshot (DuckDB's default size).
+pub const SNAPSHOT_ROW_GROUP_ROWS: usize = 122_880;
 
 /// Parquet metadata key under which the provenance JSON is stored.
 pub const PROVENANCE_KEY: &str = "allmende.provenance";
@@ -83,7 +87,12 @@ impl SnapshotStore {
 
         let provenance_json = serde_json::to_string(&loaded.provenance)
             .map_err(|e| Error::Internal(e.to_string()))?;
+        // Snappy (fast to decode, as DuckDB and Spark write by default) and row groups of
+        // SNAPSHOT_ROW_GROUP_ROWS: a large table is read by several cores at once and a filter
+        // can skip whole row groups by their statistics.
         let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(SNAPSHOT_ROW_GROUP_ROWS))
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 PROVENANCE_KEY.to_string(),
                 provenance_json,

@@ -387,6 +387,17 @@ fn parquet_reads_through_and_keeps_upstream_provenance() {
     let original = load(&csv_spec).unwrap();
     store.write(&original).unwrap();
     let parquet = store.parquet_path(&original.provenance.table);
+    // Snapshots are Snappy-compressed, in row groups of at most SNAPSHOT_ROW_GROUP_ROWS.
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&parquet).unwrap())
+            .unwrap();
+    let metadata = parquet::file::reader::FileReader::metadata(&reader);
+    for group in metadata.row_groups() {
+        assert!(group.num_rows() as usize <= allmende_connectors::SNAPSHOT_ROW_GROUP_ROWS);
+        for column in group.columns() {
+            assert_eq!(column.compression(), parquet::basic::Compression::SNAPPY);
+        }
+    }
     let t = load(&spec(Format::Parquet, parquet, SourceOptions::default())).unwrap();
     assert_eq!(t.batch.schema(), original.batch.schema());
     assert_eq!(t.batch, original.batch);

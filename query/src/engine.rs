@@ -11,11 +11,16 @@ use arrow::array::{BooleanArray, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::datasource::MemTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::TaskContext;
 use datafusion::execution::context::SQLOptions;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use serde::Deserialize;
 
+use crate::federation::{NodeCatalog, NodeClient, NodeConfig};
 use crate::privacy::{DEFAULT_MIN_GROUP_SIZE, PrivacyPolicy, Role};
 use crate::{Error, GuardedPlan, Result};
 
@@ -27,6 +32,15 @@ pub struct QueryConfig {
     pub max_rows: usize,
     /// Seconds after which a query is cancelled.
     pub timeout_seconds: u64,
+    /// Working memory of one query (hash tables, sort buffers), in MiB. Sorts and
+    /// aggregations spill to temporary files beyond it; what cannot spill (a join's build
+    /// side) fails the query with [`Error::MemoryLimit`] instead of the server.
+    pub memory_limit_mb: usize,
+    /// Partitions a query is split into (its parallelism); 0: one per CPU core.
+    pub target_partitions: usize,
+    /// `[[query.nodes]]`: member nodes whose tables are queried as `<node>.<source>.<table>`
+    /// (see [`crate::federation`]).
+    pub nodes: Vec<NodeConfig>,
     /// Smallest number of persons behind any published aggregate of a register table; smaller
     /// groups are left out of the result (at least 2; default 5).
     pub min_group_size: usize,
@@ -43,6 +57,9 @@ impl Default for QueryConfig {
         Self {
             max_rows: 10_000,
             timeout_seconds: 30,
+            memory_limit_mb: 1024,
+            target_partitions: 0,
+            nodes: Vec::new(),
             min_group_size: DEFAULT_MIN_GROUP_SIZE,
             identifier_columns: Vec::new(),
             default_role: Role::Public,
@@ -103,7 +120,15 @@ impl QueryEngine {
     /// Registers every snapshot found in `store`.
     pub async fn open(store: &SnapshotStore, config: QueryConfig) -> Result<Self> {
         let snapshots = store.list()?;
-        let session = SessionConfig::new().with_information_schema(true);
+        if config.memory_limit_mb == 0 {
+            return Err(Error::Config(
+                "query.memory_limit_mb must be at least 1".into(),
+            ));
+        }
+        let mut session = SessionConfig::new().with_information_schema(true);
+        if config.target_partitions > 0 {
+            session = session.with_target_partitions(config.target_partitions);
+        }
         let ctx = SessionContext::new_with_config(session);
         let catalog = ctx
             .catalog("datafusion")
@@ -122,6 +147,23 @@ impl QueryEngine {
             .await?;
         }
         catalog.register_schema("allmende", Arc::new(MemorySchemaProvider::new()))?;
+        for node in &config.nodes {
+            node.validate().map_err(Error::Config)?;
+            if snapshots
+                .iter()
+                .any(|s| s.provenance.table.source == node.name)
+            {
+                return Err(Error::Config(format!(
+                    "query.nodes: `{}` is also the name of a local source; name the node differently",
+                    node.name
+                )));
+            }
+            ctx.register_catalog(
+                &node.name,
+                Arc::new(NodeCatalog::new(NodeClient::new(node.clone()))),
+            );
+            tracing::info!(node = %node.name, url = %node.url, "member node registered");
+        }
         ctx.register_table("allmende.catalog", Arc::new(catalog_table(&snapshots)?))?;
         let policy = PrivacyPolicy::with_settings(
             snapshots
@@ -197,17 +239,40 @@ impl QueryEngine {
             })
     }
 
+    /// A task context with this query's own memory pool of `memory_limit_mb` (sharing the
+    /// engine's spill directory and caches), so one heavy query cannot starve the others.
+    fn query_task_context(&self) -> Result<Arc<TaskContext>> {
+        let base = self.ctx.runtime_env();
+        let runtime = RuntimeEnvBuilder::from_runtime_env(&base)
+            .with_memory_limit(self.config.memory_limit_mb * 1024 * 1024, 1.0)
+            .build_arc()?;
+        Ok(Arc::new(
+            TaskContext::from(&self.ctx.state()).with_runtime(runtime),
+        ))
+    }
+
     async fn run(&self, df: datafusion::dataframe::DataFrame) -> Result<QueryResult> {
         let max_rows = self.config.max_rows;
         let seconds = self.config.timeout_seconds;
+        let task_context = self.query_task_context()?;
+        let mb = self.config.memory_limit_mb;
+        // Exhausting the query's own memory pool is the query's limit, not a server fault.
+        let failed = move |e: DataFusionError| match e.find_root() {
+            DataFusionError::ResourcesExhausted(_) => {
+                tracing::info!(limit_mb = mb, "query over its memory limit");
+                Error::MemoryLimit { mb }
+            }
+            _ => Error::from(e),
+        };
         let run = async move {
-            let mut stream = df.execute_stream().await?;
+            let plan = df.create_physical_plan().await.map_err(failed)?;
+            let mut stream = execute_stream(plan, task_context).map_err(failed)?;
             let mut batches = Vec::new();
             let mut rows = 0usize;
             let mut truncated = false;
             let schema = stream.schema();
             while let Some(batch) = stream.next().await {
-                let batch = batch?;
+                let batch = batch.map_err(failed)?;
                 if rows + batch.num_rows() > max_rows {
                     batches.push(batch.slice(0, max_rows - rows));
                     truncated = true;

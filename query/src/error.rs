@@ -22,6 +22,15 @@ pub enum Error {
     /// The query ran longer than the configured limit and was cancelled.
     #[error("query cancelled after {seconds} s (the limit is {seconds} s; add filters or a LIMIT)")]
     Timeout { seconds: u64 },
+    /// The query needed more working memory than `query.memory_limit_mb` and could not spill.
+    #[error(
+        "query cancelled: it needs more than {mb} MiB of working memory (the limit per query); add filters, aggregate earlier or join smaller tables"
+    )]
+    MemoryLimit { mb: usize },
+    /// A member node could not answer its part (down, refused by its policy, failed there);
+    /// the message names the node.
+    #[error(transparent)]
+    Remote(#[from] crate::federation::RemoteError),
     /// DataFusion failed while executing.
     #[error("query execution failed: {0}")]
     Execution(String),
@@ -45,6 +54,7 @@ impl Error {
                 | Error::NotReadOnly(_)
                 | Error::PersonalData { .. }
                 | Error::Timeout { .. }
+                | Error::MemoryLimit { .. }
         )
     }
 }
@@ -52,6 +62,11 @@ impl Error {
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         use datafusion::error::DataFusionError as D;
+        if let D::External(inner) = e.find_root()
+            && let Some(remote) = inner.downcast_ref::<crate::federation::RemoteError>()
+        {
+            return Error::Remote(remote.clone());
+        }
         match e.find_root() {
             D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => {
                 Error::InvalidSql(e.find_root().to_string())

@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod federation;
 pub mod privacy;
 pub mod statements;
 

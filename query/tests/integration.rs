@@ -148,3 +148,34 @@ async fn runaway_query_is_cancelled() {
     // The engine keeps serving.
     assert_eq!(engine.sql("SELECT 1").await.unwrap().num_rows(), 1);
 }
+
+#[tokio::test]
+async fn a_query_over_its_memory_limit_is_cancelled_and_others_still_run() {
+    let (_dir, tight) = engine(QueryConfig {
+        memory_limit_mb: 4,
+        ..QueryConfig::default()
+    })
+    .await;
+    // A hash join must hold its build side (two million keys, ~16 MiB and more) in memory and
+    // cannot spill: over a 4 MiB pool the query fails with the limit, not the server.
+    let sql = "SELECT count(*) FROM range(2000000) a JOIN range(2000000) b ON a.value = b.value";
+    match tight.sql(sql).await {
+        Err(error @ Error::MemoryLimit { mb: 4 }) => {
+            assert!(error.is_user_error());
+            assert!(error.to_string().contains("4 MiB"), "{error}");
+        }
+        other => panic!("expected the memory limit, got {other:?}"),
+    }
+    // The pool is per query: the next one starts with all of it.
+    let small = "SELECT count(*) FROM range(1000) a JOIN range(1000) b ON a.value = b.value";
+    assert_eq!(
+        tight.sql(small).await.unwrap().display_rows().unwrap(),
+        [["1000"]]
+    );
+    // The same join fits under the default limit, so it is the limit that refused it.
+    let (_dir, roomy) = engine(QueryConfig::default()).await;
+    assert_eq!(
+        roomy.sql(sql).await.unwrap().display_rows().unwrap(),
+        [["2000000"]]
+    );
+}

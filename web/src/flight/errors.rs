@@ -2,10 +2,11 @@
 //!
 //! The mapping mirrors `POST /api/sql`: a privacy refusal is `PERMISSION_DENIED` (403 there),
 //! bad or non-read-only SQL `INVALID_ARGUMENT` (400), the time limit `DEADLINE_EXCEEDED` (408),
-//! an unknown token `UNAUTHENTICATED` (401). Server-side failures are logged and answered with
+//! the memory limit `RESOURCE_EXHAUSTED` (422), an unknown token `UNAUTHENTICATED` (401). Server-side failures are logged and answered with
 //! a generic `INTERNAL` message: clients never see paths, plans or stack traces.
 
 use allmende_query::Error as QueryError;
+use allmende_query::federation::RemoteError;
 use tonic::Status;
 
 /// A failed Flight SQL call.
@@ -51,6 +52,11 @@ fn query_status(error: &QueryError) -> Status {
     match error {
         QueryError::PersonalData { .. } => Status::permission_denied(error.to_string()),
         QueryError::Timeout { .. } => Status::deadline_exceeded(error.to_string()),
+        QueryError::MemoryLimit { .. } => Status::resource_exhausted(error.to_string()),
+        QueryError::Remote(RemoteError::Refused { .. }) => {
+            Status::permission_denied(error.to_string())
+        }
+        QueryError::Remote(_) => Status::unavailable(error.to_string()),
         QueryError::InvalidSql(_) | QueryError::NotReadOnly(_) => {
             Status::invalid_argument(error.to_string())
         }

@@ -1,10 +1,11 @@
 //! Engine errors as PostgreSQL `ErrorResponse`s with SQLSTATE codes, mirroring the status codes
 //! of `POST /api/sql`: a privacy refusal is `42501` insufficient_privilege (403 there), a write
 //! `25006` read_only_sql_transaction, bad SQL `42000` (400), the time limit `57014`
-//! query_canceled (408). Server-side failures are logged and answered with `XX000` and a generic
+//! query_canceled (408), the memory limit `53200` out_of_memory (422). Server-side failures are logged and answered with `XX000` and a generic
 //! message: clients never see paths, plans or stack traces.
 
 use allmende_query::Error as QueryError;
+use allmende_query::federation::RemoteError;
 use pgwire::error::ErrorInfo;
 
 /// The `ErrorResponse` for a failed statement.
@@ -13,6 +14,10 @@ pub fn query_error(error: &QueryError) -> ErrorInfo {
         QueryError::PersonalData { .. } => "42501",
         QueryError::NotReadOnly(_) => "25006",
         QueryError::Timeout { .. } => "57014",
+        QueryError::MemoryLimit { .. } => "53200",
+        QueryError::Remote(RemoteError::Refused { .. }) => "42501",
+        QueryError::Remote(RemoteError::Unreachable { .. }) => "08006",
+        QueryError::Remote(RemoteError::Failed { .. }) => "58000",
         QueryError::InvalidSql(_) => "42000",
         _ if error.is_user_error() => "42000",
         _ => return internal(error),
@@ -61,6 +66,7 @@ mod tests {
                 "read-only",
             ),
             (QueryError::Timeout { seconds: 30 }, "57014", "30 s"),
+            (QueryError::MemoryLimit { mb: 64 }, "53200", "64 MiB"),
         ];
         for (error, code, needle) in cases {
             let info = query_error(&error);

@@ -9,8 +9,11 @@
 //!   `x-allmende-row-count` and `x-allmende-truncated` tell every format whether rows were cut at
 //!   `query.max_rows`.
 //! - Errors: bad SQL → 400 with the parser's message; a query the privacy policy refuses for
-//!   the caller's role → 403; over the time limit → 408.
+//!   the caller's role → 403; over the time limit → 408; over the per-query memory limit
+//!   (`query.memory_limit_mb`) → 422; a member node refusing its part → 403, a member node
+//!   down or failing → 502 (the message names the node).
 
+use allmende_query::federation::RemoteError;
 use axum::body::{Body, Bytes};
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -226,6 +229,9 @@ async fn run(
         let (status, code) = match &e {
             E::PersonalData { .. } => (StatusCode::FORBIDDEN, "personal_data"),
             E::Timeout { .. } => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            E::MemoryLimit { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "memory_limit"),
+            E::Remote(RemoteError::Refused { .. }) => (StatusCode::FORBIDDEN, "remote_refused"),
+            E::Remote(_) => (StatusCode::BAD_GATEWAY, "remote_node"),
             E::NotReadOnly(_) => (StatusCode::BAD_REQUEST, "not_read_only"),
             _ if e.is_user_error() => (StatusCode::BAD_REQUEST, "invalid_sql"),
             _ => return ApiError::internal(&e, id).into_response(),

@@ -7,6 +7,7 @@ mod common;
 
 mod browser;
 mod chat_offices;
+mod federation;
 mod feedback;
 mod flight_sql;
 mod hybrid_assistant;
