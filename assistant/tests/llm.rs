@@ -135,6 +135,31 @@ fn greedy_generation_is_deterministic_streams_and_respects_max_tokens() {
 }
 
 #[test]
+fn a_deadline_stops_generation_with_the_text_so_far() {
+    let (_dir, path) = tiny_model(3);
+    let llm = LocalLlm::load(&path).unwrap();
+    let chat = ask("Wie beantrage ich einen Personalausweis?");
+    // Already past: nothing is generated, not even the prompt is processed.
+    let past = GenerationParams {
+        deadline: Some(Instant::now()),
+        ..greedy(24)
+    };
+    let stopped = llm.generate(&chat, &past, &mut |_| {}).unwrap();
+    assert_eq!(stopped.finish_reason, FinishReason::Deadline);
+    assert_eq!((stopped.completion_tokens, stopped.text.as_str()), (0, ""));
+    // Far away: the generation runs to max_tokens as without one.
+    let later = GenerationParams {
+        deadline: Some(Instant::now() + std::time::Duration::from_secs(3600)),
+        ..greedy(6)
+    };
+    let full = llm.generate(&chat, &later, &mut |_| {}).unwrap();
+    assert_eq!(
+        (full.completion_tokens, full.finish_reason),
+        (6, FinishReason::Length)
+    );
+}
+
+#[test]
 fn stop_strings_end_generation_and_are_not_returned() {
     let (_dir, path) = tiny_model(4);
     let llm = LocalLlm::load(&path).unwrap();

@@ -235,6 +235,9 @@ impl QueryEngine {
                 (Error::Execution(_), Some(table)) => Error::Execution(format!(
                     "the query over {table} failed while running (details are withheld because they could contain personal data)"
                 )),
+                (Error::Evaluation(_), Some(table)) => Error::Evaluation(format!(
+                    "a value computed from {table} could not be evaluated (details are withheld because they could contain personal data)"
+                )),
                 (e, _) => e,
             })
     }

@@ -22,6 +22,10 @@ pub enum Error {
     /// The query ran longer than the configured limit and was cancelled.
     #[error("query cancelled after {seconds} s (the limit is {seconds} s; add filters or a LIMIT)")]
     Timeout { seconds: u64 },
+    /// The query failed on a value it computed: division by zero, a cast that does not fit
+    /// (`CAST('abc' AS INT)`), an overflow. The caller's to fix (400).
+    #[error("the query failed on a value: {0}")]
+    Evaluation(String),
     /// The query needed more working memory than `query.memory_limit_mb` and could not spill.
     #[error(
         "query cancelled: it needs more than {mb} MiB of working memory (the limit per query); add filters, aggregate earlier or join smaller tables"
@@ -55,6 +59,7 @@ impl Error {
                 | Error::PersonalData { .. }
                 | Error::Timeout { .. }
                 | Error::MemoryLimit { .. }
+                | Error::Evaluation(_)
         )
     }
 }
@@ -71,9 +76,22 @@ impl From<datafusion::error::DataFusionError> for Error {
             D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => {
                 Error::InvalidSql(e.find_root().to_string())
             }
+            D::ArrowError(arrow, _) if caused_by_a_value(arrow) => {
+                Error::Evaluation(arrow.to_string())
+            }
             _ => Error::Execution(e.to_string()),
         }
     }
+}
+
+/// Whether an Arrow kernel failed on a value the query computed (the caller's mistake) rather
+/// than on the server's side.
+fn caused_by_a_value(error: &arrow::error::ArrowError) -> bool {
+    use arrow::error::ArrowError as A;
+    matches!(
+        error,
+        A::DivideByZero | A::CastError(_) | A::ArithmeticOverflow(_) | A::ParseError(_)
+    )
 }
 
 /// Result type of this crate.

@@ -129,6 +129,23 @@ async fn writes_and_bad_sql_are_user_errors() {
         matches!(err, Error::InvalidSql(_)) && err.to_string().contains("nirgendwo"),
         "{err}"
     );
+    // A value the query computes that cannot be (division by zero, a cast that does not fit)
+    // is the caller's mistake with the kernel's reason, not a server fault.
+    for (sql, reason) in [
+        ("SELECT 1 / 0", "Divide by zero"),
+        ("SELECT CAST('abc' AS INT)", "abc"),
+        (
+            "SELECT CAST(stadtbezirk AS BIGINT) FROM musterstadt.bevoelkerung",
+            "Altstadt",
+        ),
+    ] {
+        let err = engine.sql(sql).await.unwrap_err();
+        assert!(
+            matches!(err, Error::Evaluation(_)) && err.is_user_error(),
+            "{sql}: {err:?}"
+        );
+        assert!(err.to_string().contains(reason), "{sql}: {err}");
+    }
 }
 
 #[tokio::test]

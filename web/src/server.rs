@@ -33,7 +33,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             stopped(&stop),
         );
         side_listeners.push(tokio::spawn(async move {
-            crate::flight::serve_flight(state, &bind, shutdown).await
+            let listener = bind_listener(&bind, "the Flight SQL listener").await?;
+            crate::flight::serve_flight_on(state, listener, shutdown).await
         }));
     }
     if state.config.pgwire.enabled() {
@@ -43,7 +44,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             stopped(&stop),
         );
         side_listeners.push(tokio::spawn(async move {
-            crate::pgwire::serve_pgwire(state, &bind, shutdown).await
+            let listener = bind_listener(&bind, "the PostgreSQL listener").await?;
+            crate::pgwire::serve_pgwire_on(state, listener, shutdown).await
         }));
     }
     let http_shutdown = stopped(&stop);
@@ -69,6 +71,14 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     result?;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// Binds `bind` for `what` (named in the error, e.g. when the port is taken).
+async fn bind_listener(bind: &str, what: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let bind = bind.trim();
+    tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {what} to {bind}"))
 }
 
 async fn shutdown_signal() {

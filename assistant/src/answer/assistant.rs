@@ -169,7 +169,7 @@ impl Assistant {
         // A question the model could not take now is refused before retrieval spends CPU.
         self.admit()?;
         let mut sources: Vec<Hit> = request.facts.iter().map(fact_source).collect();
-        let mut retrieved = self.retrieve(question)?;
+        let mut retrieved = self.retrieve_by(question, request.deadline)?;
         // Passages carrying injected instructions or register-like data never reach the
         // model or an extractive answer.
         guard::screen_passages(&mut retrieved);
@@ -183,10 +183,43 @@ impl Assistant {
             attach_queries(&mut answer.citations, &request.facts);
             return whole(answer, on_token);
         };
-        let _permit = self.generation_gate.acquire()?;
+        let extractive_instead = |why: &str| {
+            tracing::warn!(
+                reason = why,
+                "answering extractively: no time left to generate"
+            );
+            let mut answer = extractive::answer(question, &sources);
+            attach_queries(&mut answer.citations, &request.facts);
+            answer
+        };
+        // Waiting for the model ends at the request's deadline too; the sources are then
+        // answered extractively rather than not at all.
+        let _permit = match self.generation_gate.acquire_by(request.deadline) {
+            Ok(permit) => permit,
+            Err(Error::Busy { .. })
+                if request
+                    .deadline
+                    .is_some_and(|deadline| std::time::Instant::now() >= deadline) =>
+            {
+                return whole(
+                    extractive_instead("the deadline passed waiting for the model"),
+                    on_token,
+                );
+            }
+            Err(error) => return Err(error),
+        };
         if request.cancel.is_cancelled() {
             // Gave up while waiting in the queue: the slot goes to the next one at once.
             return Err(Error::Cancelled);
+        }
+        if request
+            .deadline
+            .is_some_and(|deadline| std::time::Instant::now() >= deadline)
+        {
+            return whole(
+                extractive_instead("the deadline passed in the queue"),
+                on_token,
+            );
         }
         let (messages, used) = self.fit_prompt(llm, question, language, request.style, &sources)?;
         let sources = &sources[..used];
@@ -196,6 +229,7 @@ impl Assistant {
             // Small models sometimes run on into a copy of the prompt's layout: stop there.
             stop: prompt::ECHO_STOPS.iter().map(|s| s.to_string()).collect(),
             cancel: request.cancel.clone(),
+            deadline: request.deadline,
             ..GenerationParams::default()
         };
         let generation = llm.generate(&messages, &params, on_token)?;
@@ -208,9 +242,15 @@ impl Assistant {
             "generated answer"
         );
         let text = match generation.finish_reason {
-            FinishReason::Length => cut_to_last_sentence(&generation.text),
+            FinishReason::Length | FinishReason::Deadline => cut_to_last_sentence(&generation.text),
             FinishReason::Stop => generation.text.clone(),
         };
+        if generation.finish_reason == FinishReason::Deadline && text.trim().is_empty() {
+            return whole(
+                extractive_instead("the deadline passed before a sentence"),
+                on_token,
+            );
+        }
         let text = plain_text(&text);
         let (text, mut citations) = citations::resolve(&text, sources);
         if let Some(refusal) = guard::check_answer(&text, &self.config.contact) {
@@ -278,7 +318,16 @@ impl Assistant {
     /// The passages an answer to `question` would be grounded in. Runs behind the bounded
     /// retrieval queue: fails with [`Error::Busy`] when it is full. Blocking.
     pub fn retrieve(&self, question: &str) -> Result<Vec<Hit>> {
-        let _permit = self.retrieval_gate.acquire()?;
+        self.retrieve_by(question, None)
+    }
+
+    /// [`Self::retrieve`], waiting for the retrieval queue at most until `deadline`.
+    fn retrieve_by(
+        &self,
+        question: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Vec<Hit>> {
+        let _permit = self.retrieval_gate.acquire_by(deadline)?;
         retrieval::retrieve(&self.index, self.dense.as_ref(), question, &self.config)
     }
 }

@@ -142,15 +142,25 @@ impl Gate {
     /// Waits for a slot (blocking), or fails with [`Error::Busy`] at once when the waiting
     /// room is full.
     pub fn acquire(&self) -> Result<Permit<'_>> {
+        self.acquire_by(None)
+    }
+
+    /// [`Self::acquire`], giving up with [`Error::Busy`] at `deadline` too (the request's own
+    /// time limit) when that comes before `max_wait`.
+    pub fn acquire_by(&self, deadline: Option<Instant>) -> Result<Permit<'_>> {
         let mut state = self.lock();
         if state.running() >= self.slots {
             if self.is_full(&state) {
                 return Err(self.refuse(&mut state));
             }
             state.waiting += 1;
-            let give_up_at = self
+            let by_max_wait = self
                 .max_wait
                 .and_then(|wait| Instant::now().checked_add(wait));
+            let give_up_at = match (by_max_wait, deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             while state.running() >= self.slots {
                 let Some(give_up_at) = give_up_at else {
                     state = self.freed.wait(state).unwrap_or_else(|p| p.into_inner());
@@ -337,6 +347,32 @@ mod tests {
         );
         assert_eq!(gate.stats().waiting, 0);
         assert_eq!(gate.stats().rejected, 1);
+    }
+
+    #[test]
+    fn a_waiter_gives_up_at_its_own_deadline_before_the_longest_wait() {
+        let gate =
+            Arc::new(Gate::new(Stage::Generation, 1, 4).with_max_wait(Duration::from_secs(60)));
+        let _held = gate.acquire().unwrap();
+        let waiter = {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let deadline = started + Duration::from_millis(100);
+                let outcome = gate.acquire_by(Some(deadline)).map(|_| ());
+                (outcome, started.elapsed())
+            })
+        };
+        let (outcome, waited) = waiter.join().unwrap();
+        assert!(
+            matches!(outcome, Err(Error::Busy { .. })),
+            "got {outcome:?}"
+        );
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_secs(30),
+            "gave up after {waited:?}"
+        );
+        assert_eq!(gate.stats().waiting, 0);
     }
 
     #[test]

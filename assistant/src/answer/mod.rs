@@ -125,6 +125,11 @@ pub struct AnswerRequest {
     /// Set when the asker is gone: the answer is abandoned before its queue slot or between
     /// tokens (see [`crate::cancel`]).
     pub cancel: crate::cancel::CancelToken,
+    /// When the answer must be ready (the web layer's time limit, less a margin). Generation
+    /// stops there and the answer keeps its complete sentences; when there are none yet (or
+    /// the deadline passed in the queue), the sources are answered extractively instead, so
+    /// an overloaded server still answers in time. Meant for non-streamed answers.
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl AnswerRequest {

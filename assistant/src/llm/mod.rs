@@ -110,6 +110,10 @@ pub struct GenerationParams {
     /// processed and between tokens).
     #[serde(skip)]
     pub cancel: crate::cancel::CancelToken,
+    /// Generation stops at this instant with [`FinishReason::Deadline`] and returns the text
+    /// so far (checked before the prompt is processed and between tokens).
+    #[serde(skip)]
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for GenerationParams {
@@ -122,6 +126,7 @@ impl Default for GenerationParams {
             stop: Vec::new(),
             repeat_penalty: 1.1,
             cancel: crate::cancel::CancelToken::default(),
+            deadline: None,
         }
     }
 }
@@ -134,6 +139,8 @@ pub enum FinishReason {
     Stop,
     /// `max_tokens` tokens were generated.
     Length,
+    /// The deadline passed (see [`GenerationParams::deadline`]); the text so far is returned.
+    Deadline,
 }
 
 /// The result of [`LocalLlm::generate`].

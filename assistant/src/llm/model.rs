@@ -347,6 +347,18 @@ impl LocalLlm {
         if params.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
+        let past_deadline = || params.deadline.is_some_and(|d| Instant::now() >= d);
+        if past_deadline() {
+            return Ok(Generation {
+                text: String::new(),
+                prompt_tokens,
+                completion_tokens: 0,
+                cached_prompt_tokens: 0,
+                finish_reason: FinishReason::Deadline,
+                prompt_ms: 0.0,
+                generation_ms: 0.0,
+            });
+        }
         let started = Instant::now();
         let (mut cache, cached_prompt_tokens) =
             match self.prefixes.lookup(&prompt, MIN_CACHED_PREFIX) {
@@ -354,16 +366,39 @@ impl LocalLlm {
                 None => (self.decoder.new_cache(), 0),
             };
         // Prefill up to the end of the stable prefix first and store it for later calls.
+        let stopped_at_deadline = || {
+            tracing::warn!("generation stopped at its deadline while reading the prompt");
+            Ok(Generation {
+                text: String::new(),
+                prompt_tokens,
+                completion_tokens: 0,
+                cached_prompt_tokens,
+                finish_reason: FinishReason::Deadline,
+                prompt_ms: ms_since(started),
+                generation_ms: 0.0,
+            })
+        };
         if stable >= MIN_CACHED_PREFIX && stable > cached_prompt_tokens && stable < prompt_tokens {
-            self.prefill(&prompt[cached_prompt_tokens..stable], &mut cache)
-                .map_err(candle_err)?;
+            self.prefill(
+                &prompt[cached_prompt_tokens..stable],
+                &mut cache,
+                params.deadline,
+            )
+            .map_err(candle_err)?;
+            if past_deadline() {
+                // An interrupted prefix is not stored: the cache would be incomplete.
+                return stopped_at_deadline();
+            }
             self.prefixes
                 .insert(prompt[..stable].to_vec(), cache.clone());
         }
-        let mut logits = self
-            .prefill(&prompt[cache.len()..], &mut cache)
-            .map_err(candle_err)?
-            .ok_or_else(|| Error::Internal("empty prompt".into()))?;
+        let logits = self
+            .prefill(&prompt[cache.len()..], &mut cache, params.deadline)
+            .map_err(candle_err)?;
+        if past_deadline() {
+            return stopped_at_deadline();
+        }
+        let mut logits = logits.ok_or_else(|| Error::Internal("empty prompt".into()))?;
         let prompt_ms = ms_since(started);
 
         let generation_started = Instant::now();
@@ -377,6 +412,13 @@ impl LocalLlm {
                     "generation cancelled: the asker is gone"
                 );
                 return Err(Error::Cancelled);
+            }
+            if past_deadline() {
+                tracing::warn!(
+                    completion_tokens = generated.len(),
+                    "generation stopped at its deadline"
+                );
+                break FinishReason::Deadline;
             }
             if params.repeat_penalty != 1.0 && !generated.is_empty() {
                 let recent = &generated[generated.len().saturating_sub(REPEAT_LAST_N)..];
@@ -421,13 +463,19 @@ impl LocalLlm {
 impl LocalLlm {
     /// Runs `tokens` through the model in chunks of [`Self::set_prefill_chunk`] tokens,
     /// extending `cache`; returns the logits after the last token (`None` for no tokens).
+    /// Runs the prompt `tokens` through the model chunk by chunk; stops early (the caller
+    /// checks) once `deadline` has passed.
     fn prefill(
         &self,
         tokens: &[u32],
         cache: &mut KvCache,
+        deadline: Option<Instant>,
     ) -> candle_core::Result<Option<candle_core::Tensor>> {
         let mut logits = None;
         for chunk in tokens.chunks(self.prefill_chunk) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
             logits = Some(self.decoder.forward(chunk, cache)?);
         }
         Ok(logits)

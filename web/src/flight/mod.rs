@@ -48,19 +48,6 @@ impl FlightConfig {
     }
 }
 
-/// Binds `bind` and serves Flight SQL from `state` until `shutdown` completes.
-pub async fn serve_flight(
-    state: SharedState,
-    bind: &str,
-    shutdown: impl Future<Output = ()> + Send,
-) -> anyhow::Result<()> {
-    let bind = bind.trim();
-    let listener = TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding the Flight SQL listener to {bind}"))?;
-    serve_flight_on(state, listener, shutdown).await
-}
-
 /// Serves Flight SQL from `state` on an already bound `listener` (tests bind port 0) until
 /// `shutdown` completes; calls in flight are finished first.
 pub async fn serve_flight_on(

@@ -35,6 +35,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::caller::{self, AUTHORIZATION};
 use super::errors::FlightSqlError;
 use super::{catalog, sql_info, ticket};
+use crate::routes::sql::{ROW_COUNT_HEADER, TRUNCATED_HEADER};
 use crate::state::SharedState;
 
 /// The `do_get` answer type.
@@ -77,13 +78,15 @@ impl AllmendeFlightSql {
 
     /// Runs `sql` for `role` and streams the result with exactly the schema announced by
     /// [`Self::statement_info`] (clients such as ADBC reject any difference, even in
-    /// nullability).
-    async fn run(&self, sql: &str, role: Role) -> Result<DoGetStream, FlightSqlError> {
+    /// nullability). The response headers say how many rows came and whether the result was
+    /// cut at `query.max_rows` (`x-allmende-row-count`, `x-allmende-truncated`, as over HTTP).
+    async fn run(&self, sql: &str, role: Role) -> Result<Response<DoGetStream>, FlightSqlError> {
         let schema = self.plan(sql, role).await?;
         let result = self.state.engine.sql_as(sql, role).await?;
+        let rows = result.num_rows();
         tracing::info!(
             %role,
-            rows = result.num_rows(),
+            rows,
             truncated = result.truncated,
             "flight sql query answered"
         );
@@ -93,7 +96,12 @@ impl AllmendeFlightSql {
             .map(|batch| RecordBatch::try_new(schema.clone(), batch.columns().to_vec()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| FlightSqlError::Encode(e.to_string()))?;
-        Ok(encode(schema, batches))
+        let mut response = Response::new(encode(schema, batches));
+        let headers = response.metadata_mut();
+        headers.insert(ROW_COUNT_HEADER, MetadataValue::from(rows as u64));
+        let truncated = if result.truncated { "true" } else { "false" };
+        headers.insert(TRUNCATED_HEADER, MetadataValue::from_static(truncated));
+        Ok(response)
     }
 }
 
@@ -193,7 +201,7 @@ impl FlightSqlService for AllmendeFlightSql {
     ) -> Result<Response<DoGetStream>, Status> {
         let role = caller::role_of(&self.state, &request)?;
         let sql = ticket::sql_of_handle(&query.statement_handle)?;
-        Ok(Response::new(self.run(sql, role).await?))
+        Ok(self.run(sql, role).await?)
     }
 
     async fn do_get_prepared_statement(
@@ -203,7 +211,7 @@ impl FlightSqlService for AllmendeFlightSql {
     ) -> Result<Response<DoGetStream>, Status> {
         let role = caller::role_of(&self.state, &request)?;
         let sql = ticket::sql_of_handle(&query.prepared_statement_handle)?;
-        Ok(Response::new(self.run(sql, role).await?))
+        Ok(self.run(sql, role).await?)
     }
 
     async fn do_action_create_prepared_statement(

@@ -153,6 +153,14 @@ impl Limiter {
         Duration::from_secs(self.config.request_timeout_seconds)
     }
 
+    /// When an answer started now must be ready so that its response beats the time limit: the
+    /// limit less a tenth of it (at most 10 s) for looking up office cards and sending.
+    pub fn answer_deadline(&self) -> std::time::Instant {
+        let limit = self.request_timeout();
+        let margin = (limit / 10).min(Duration::from_secs(10));
+        std::time::Instant::now() + (limit - margin)
+    }
+
     /// Client addresses tracked now.
     pub fn tracked_clients(&self) -> usize {
         self.clients.as_ref().map_or(0, TokenBuckets::len)

@@ -15,6 +15,7 @@ pub fn query_error(error: &QueryError) -> ErrorInfo {
         QueryError::NotReadOnly(_) => "25006",
         QueryError::Timeout { .. } => "57014",
         QueryError::MemoryLimit { .. } => "53200",
+        QueryError::Evaluation(_) => "22000",
         QueryError::Remote(RemoteError::Refused { .. }) => "42501",
         QueryError::Remote(RemoteError::Unreachable { .. }) => "08006",
         QueryError::Remote(RemoteError::Failed { .. }) => "58000",

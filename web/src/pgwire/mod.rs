@@ -22,7 +22,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use pgwire::api::PgWireServerHandlers;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::query::SimpleQueryHandler;
@@ -64,19 +63,6 @@ impl PgWireServerHandlers for Handlers {
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.login.clone()
     }
-}
-
-/// Binds `bind` and serves the PostgreSQL protocol from `state` until `shutdown` completes.
-pub async fn serve_pgwire(
-    state: SharedState,
-    bind: &str,
-    shutdown: impl Future<Output = ()> + Send,
-) -> anyhow::Result<()> {
-    let bind = bind.trim();
-    let listener = TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding the PostgreSQL listener to {bind}"))?;
-    serve_pgwire_on(state, listener, shutdown).await
 }
 
 /// Serves the PostgreSQL protocol on an already bound `listener` (tests bind port 0) until

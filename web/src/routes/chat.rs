@@ -93,6 +93,8 @@ pub async fn post_chat(
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let admitted = admitted.map(|Extension(a)| a);
+    // An overloaded server answers in time (extractively if need be) rather than with a 504.
+    let deadline = state.limiter.answer_deadline();
     let Json(request) = body.map_err(|e| ApiError::from(e).with_request_id(&id))?;
     state
         .assistant
@@ -108,6 +110,8 @@ pub async fn post_chat(
     let started = std::time::Instant::now();
     // Dropped when this request ends early (client gone, time limit): the answer stops.
     let _cancel_on_drop = answer_request.cancel.cancel_on_drop();
+    let mut answer_request = answer_request;
+    answer_request.deadline = Some(deadline);
     let (answer, raw) = tokio::task::spawn_blocking(move || {
         let mut raw = String::new();
         let answer = worker

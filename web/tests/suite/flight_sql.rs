@@ -21,11 +21,10 @@ use arrow_flight::error::FlightError;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-use crate::common::{client_installed, data_dir, test_config};
+use crate::common::{ServedListener, client_installed, data_dir, test_config};
 
 /// The analyst's token; the configuration holds only its SHA-256.
 const ANALYST_TOKEN: &str = "alm_flight_sql_test_analyst_token";
@@ -36,12 +35,11 @@ const POPULATION_SQL: &str = "SELECT stadtbezirk, einwohner_insgesamt, davon_wei
 const AGGREGATE_SQL: &str = "SELECT stadtbezirk, count(*) AS personen \
      FROM musterstadt.melderegister GROUP BY stadtbezirk ORDER BY stadtbezirk";
 
-/// A running Flight SQL server; dropping it stops the listener (graceful shutdown).
+/// A running Flight SQL server over its own state.
 struct FlightServer {
     addr: SocketAddr,
     state: SharedState,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    listener: ServedListener,
 }
 
 impl FlightServer {
@@ -54,32 +52,19 @@ impl FlightServer {
             sha256: token_sha256(ANALYST_TOKEN),
         });
         let state = AppState::open(config).await.expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve_flight_on(state.clone(), listener, async {
-            let _ = stopped.await;
-        }));
+        let served = state.clone();
+        let listener =
+            ServedListener::start(|listener, stop| serve_flight_on(served, listener, stop)).await;
         Self {
-            addr,
+            addr: listener.addr,
             state,
-            stop: Some(stop),
-            task,
+            listener,
         }
     }
 
     /// Stops the listener and checks that it shut down cleanly.
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let finished = tokio::time::timeout(std::time::Duration::from_secs(60), &mut self.task)
-            .await
-            .expect("the listener stops after the shutdown signal")
-            .expect("listener task");
-        finished.expect("the listener ends without error");
+    async fn shutdown(self) {
+        self.listener.shutdown().await;
     }
 
     /// A Rust Flight SQL client, with `bearer` sent on every call.
@@ -214,6 +199,37 @@ async fn rust_flight_sql_client_gets_the_same_rows_and_the_same_refusals() {
         !status.message().contains("alm_unknown"),
         "the token is not echoed: {status}"
     );
+
+    // The row count and whether the result was cut at query.max_rows (10 000 here) travel in
+    // the DoGet headers, as over HTTP.
+    for (sql, rows, truncated) in [
+        ("SELECT value FROM range(3)", 3, "false"),
+        ("SELECT value FROM range(20000)", 10_000, "true"),
+    ] {
+        let info = anonymous.execute(sql.to_string(), None).await.expect(sql);
+        let ticket = info.endpoint[0].ticket.clone().expect("ticket");
+        let stream = anonymous.do_get(ticket).await.expect("do_get");
+        let header = |name: &str| {
+            stream
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        assert_eq!(
+            header("x-allmende-truncated").as_deref(),
+            Some(truncated),
+            "{sql}"
+        );
+        assert_eq!(
+            header("x-allmende-row-count"),
+            Some(rows.to_string()),
+            "{sql}"
+        );
+        let batches: Vec<RecordBatch> = stream.try_collect().await.expect("batches");
+        let got: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!(got, rows, "{sql}");
+    }
 
     // Prepared statements (what ADBC uses for execute): planned and checked at prepare time.
     let mut prepared = anonymous

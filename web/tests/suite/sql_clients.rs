@@ -16,11 +16,11 @@ use allmende_web::config::Config;
 use allmende_web::routes::router;
 use allmende_web::state::AppState;
 use serde_json::Value;
-use tokio::net::TcpListener;
 use tokio::process::Command;
-use tokio::sync::oneshot;
 
-use crate::common::{client_installed, data_dir, serve, test_config};
+use crate::common::{ServedListener, client_installed, data_dir, serve, test_config};
+use allmende_web::flight::serve_flight_on;
+use allmende_web::pgwire::serve_pgwire_on;
 
 /// The analyst's token; the configuration holds only its SHA-256.
 const ANALYST_TOKEN: &str = "alm_sql_clients_test_analyst_token";
@@ -31,16 +31,8 @@ const SEPARATOR: &str = "\u{1f}";
 /// A node with its HTTP, Flight SQL and PostgreSQL listeners on loopback ports.
 struct Node {
     http: SocketAddr,
-    flight: SocketAddr,
-    pg: SocketAddr,
-    stop_pg: Option<oneshot::Sender<()>>,
-    pg_task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-async fn bind() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    (listener, addr)
+    flight: ServedListener,
+    pg: ServedListener,
 }
 
 impl Node {
@@ -55,36 +47,20 @@ impl Node {
         configure(&mut config);
         let state = AppState::open(config).await.expect("state");
         let http = serve(router(state.clone())).await;
-        let (flight_listener, flight) = bind().await;
-        tokio::spawn(allmende_web::flight::serve_flight_on(
-            state.clone(),
-            flight_listener,
-            std::future::pending(),
-        ));
-        let (pg_listener, pg) = bind().await;
-        let (stop_pg, stopped) = oneshot::channel::<()>();
-        let pg_task = tokio::spawn(allmende_web::pgwire::serve_pgwire_on(
-            state,
-            pg_listener,
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Self {
-            http,
-            flight,
-            pg,
-            stop_pg: Some(stop_pg),
-            pg_task,
-        }
+        let served = state.clone();
+        let flight =
+            ServedListener::start(|listener, stop| serve_flight_on(served, listener, stop)).await;
+        let pg =
+            ServedListener::start(|listener, stop| serve_pgwire_on(state, listener, stop)).await;
+        Self { http, flight, pg }
     }
 
     /// Runs `psql -c sql` as `user` (with `token` as its password), never prompting.
     async fn psql(&self, user: &str, token: Option<&str>, sql: &str) -> Output {
         let conninfo = format!(
             "host={} port={} user={user} dbname=allmende connect_timeout=10",
-            self.pg.ip(),
-            self.pg.port()
+            self.pg.addr.ip(),
+            self.pg.addr.port()
         );
         let mut command = Command::new("psql");
         command
@@ -143,7 +119,7 @@ impl Node {
         );
         let mut command = Command::new("python3");
         command
-            .args([script, "rows", &format!("grpc://{}", self.flight), sql])
+            .args([script, "rows", &format!("grpc://{}", self.flight.addr), sql])
             .args(token)
             .kill_on_drop(true);
         let out = run(command).await;
@@ -213,15 +189,8 @@ impl Node {
     }
 
     /// Stops the PostgreSQL listener and checks that it shut down cleanly.
-    async fn shutdown_pg(mut self) {
-        if let Some(stop) = self.stop_pg.take() {
-            let _ = stop.send(());
-        }
-        let finished = tokio::time::timeout(std::time::Duration::from_secs(60), &mut self.pg_task)
-            .await
-            .expect("the PostgreSQL listener stops after the shutdown signal")
-            .expect("listener task");
-        finished.expect("the listener ends without error");
+    async fn shutdown_pg(self) {
+        self.pg.shutdown().await;
     }
 }
 

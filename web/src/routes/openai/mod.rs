@@ -97,6 +97,8 @@ pub async fn chat_completions(
         .assistant
         .validate(&question)
         .map_err(|e| OpenAiError::from_assistant(e, &id))?;
+    // A non-streamed completion is answered in time (extractively if need be), never a 504.
+    let deadline = state.limiter.answer_deadline();
     // Overloaded: refuse before the fact lookups (SQL) and retrieval spend CPU.
     state
         .assistant
@@ -108,6 +110,7 @@ pub async fn chat_completions(
     if request.stream.unwrap_or(false) {
         return stream(state, answer_request, completion, id, admitted).await;
     }
+    answer_request.deadline = Some(deadline);
     let worker = state.clone();
     // Dropped when this request ends early (client gone, time limit): the answer stops.
     let _cancel_on_drop = answer_request.cancel.cancel_on_drop();

@@ -285,3 +285,50 @@ pub async fn client_installed(what: &str, probe: &[&str], install: &str) -> bool
     println!("SKIPPED: {what} is missing; `{install}` to run this test\n{why}");
     false
 }
+
+/// A listener a test serves on a loopback port (Flight SQL, PostgreSQL), stopped gracefully by
+/// [`ServedListener::shutdown`], which also checks that it ended without error.
+pub struct ServedListener {
+    pub addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// The shutdown signal handed to a served listener.
+pub type StopSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+impl ServedListener {
+    /// Binds a free loopback port and runs `serve(listener, stop_signal)` on it.
+    pub async fn start<F, Fut>(serve: F) -> Self
+    where
+        F: FnOnce(tokio::net::TcpListener, StopSignal) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal: StopSignal = Box::pin(async {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, signal));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Sends the shutdown signal and checks that the listener stops cleanly within a minute.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(60), &mut self.task)
+            .await
+            .expect("the listener stops after the shutdown signal")
+            .expect("listener task");
+        finished.expect("the listener ends without error");
+    }
+}
