@@ -2,37 +2,22 @@
 //! the same sources are answered extractively — a labelled, cited answer in time instead of a
 //! timeout — and with time to spare the model answers as usual.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use allmende_assistant::answer::{AnswerMode, AnswerRequest, Assistant, AssistantConfig};
 use allmende_assistant::llm::{LocalLlm, write_tiny_qwen2_gguf};
 use allmende_search::SearchIndex;
-use arrow::array::{ArrayRef, RecordBatch, StringArray};
 
 /// One service description about moving house.
 fn moving_house_index() -> Arc<SearchIndex> {
-    let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v])) };
-    let batch = RecordBatch::try_from_iter([
-        ("doc_id", text("umzug")),
-        ("title", text("Umzug innerhalb der Stadt melden")),
-        (
-            "body",
-            text("Nach einem Umzug melden Sie sich binnen zwei Wochen im Bürgerbüro um."),
-        ),
-        (
-            "url",
-            text("https://www.musterstadt.example/leistungen/umzug"),
-        ),
-        ("licence", text("CC0-1.0")),
-        ("kind", text("service")),
-    ])
-    .unwrap();
-    let index = SearchIndex::in_memory().unwrap();
-    index
-        .replace_source("musterstadt.leistungen", &[batch])
-        .unwrap();
-    Arc::new(index)
+    support::one_service_index(
+        "umzug",
+        "Umzug innerhalb der Stadt melden",
+        "Nach einem Umzug melden Sie sich binnen zwei Wochen im Bürgerbüro um.",
+    )
 }
 
 #[test]

@@ -3,13 +3,14 @@
 //! answered ones, extractive and with the tiny real-format model — while every tracing event at
 //! TRACE level is captured; none of the identifiers may appear in the captured output.
 
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use allmende_assistant::answer::{Assistant, AssistantConfig};
 use allmende_assistant::llm::{LocalLlm, write_tiny_qwen2_gguf};
 use allmende_search::SearchIndex;
-use arrow::array::{ArrayRef, RecordBatch, StringArray};
 
 /// Identifiers the questions carry; none of them may be logged.
 const IDENTIFIERS: [&str; 7] = [
@@ -52,27 +53,11 @@ impl Write for Captured {
 }
 
 fn index() -> Arc<SearchIndex> {
-    let col = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v.to_string()])) };
-    let batch = RecordBatch::try_from_iter([
-        ("doc_id", col("wohnsitz-ummelden")),
-        ("title", col("Wohnsitz ummelden")),
-        (
-            "body",
-            col("Melden Sie Ihren neuen Wohnsitz innerhalb von zwei Wochen im Bürgerbüro um."),
-        ),
-        (
-            "url",
-            col("https://www.musterstadt.example/leistungen/wohnsitz-ummelden"),
-        ),
-        ("licence", col("CC0-1.0")),
-        ("kind", col("service")),
-    ])
-    .unwrap();
-    let index = SearchIndex::in_memory().unwrap();
-    index
-        .replace_source("musterstadt.leistungen", &[batch])
-        .unwrap();
-    Arc::new(index)
+    support::one_service_index(
+        "wohnsitz-ummelden",
+        "Wohnsitz ummelden",
+        "Melden Sie Ihren neuen Wohnsitz innerhalb von zwei Wochen im Bürgerbüro um.",
+    )
 }
 
 /// Runs `f` with every tracing event (TRACE and up) written to the returned buffer.
