@@ -5,6 +5,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Whether `deadline` (an answer's, see [`crate::answer::AnswerRequest::deadline`]) has passed;
+/// `None` never does.
+pub fn deadline_passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
 
 /// A shared "stop" flag; clones share it.
 #[derive(Debug, Clone, Default)]

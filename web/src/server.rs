@@ -12,9 +12,7 @@ use crate::state::AppState;
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.server.bind.clone();
     let state = AppState::open(config).await?;
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
+    let listener = bind_listener(&bind, "the HTTP server").await?;
     tracing::info!(address = %listener.local_addr()?, "serving; open http://{}/ for the widget", listener.local_addr()?);
     // One signal stops every listener; each finishes the calls in flight.
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);

@@ -12,6 +12,7 @@ use super::{
     Answer, AnswerMode, AnswerRequest, AssistantConfig, citations, extractive, guard, prompt,
     refused, retrieval,
 };
+use crate::cancel::deadline_passed;
 use crate::facts::Fact;
 use crate::llm::{ChatMessage, FinishReason, GenerationParams, LocalLlm};
 use crate::pii::Scrubbed;
@@ -196,11 +197,7 @@ impl Assistant {
         // answered extractively rather than not at all.
         let _permit = match self.generation_gate.acquire_by(request.deadline) {
             Ok(permit) => permit,
-            Err(Error::Busy { .. })
-                if request
-                    .deadline
-                    .is_some_and(|deadline| std::time::Instant::now() >= deadline) =>
-            {
+            Err(Error::Busy { .. }) if deadline_passed(request.deadline) => {
                 return whole(
                     extractive_instead("the deadline passed waiting for the model"),
                     on_token,
@@ -212,10 +209,7 @@ impl Assistant {
             // Gave up while waiting in the queue: the slot goes to the next one at once.
             return Err(Error::Cancelled);
         }
-        if request
-            .deadline
-            .is_some_and(|deadline| std::time::Instant::now() >= deadline)
-        {
+        if deadline_passed(request.deadline) {
             return whole(
                 extractive_instead("the deadline passed in the queue"),
                 on_token,

@@ -276,6 +276,23 @@ mod tests {
 
     use super::*;
 
+    /// Asks `gate` for a slot on another thread, giving up `deadline_in` after starting (if
+    /// set); returns the outcome and how long it waited.
+    fn wait_on_another_thread(
+        gate: &Arc<Gate>,
+        deadline_in: Option<Duration>,
+    ) -> (Result<()>, Duration) {
+        let gate = gate.clone();
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let deadline = deadline_in.map(|after| started + after);
+            let outcome = gate.acquire_by(deadline).map(|_| ());
+            (outcome, started.elapsed())
+        })
+        .join()
+        .unwrap()
+    }
+
     #[test]
     fn full_waiting_room_is_refused_with_a_retry_estimate() {
         let gate = Gate::new(Stage::Generation, 1, 0);
@@ -328,15 +345,7 @@ mod tests {
                 .with_initial_estimate(Duration::from_millis(10)),
         );
         let _held = gate.acquire().unwrap();
-        let waiter = {
-            let gate = gate.clone();
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                let outcome = gate.acquire().map(|_| ());
-                (outcome, started.elapsed())
-            })
-        };
-        let (outcome, waited) = waiter.join().unwrap();
+        let (outcome, waited) = wait_on_another_thread(&gate, None);
         assert!(
             matches!(outcome, Err(Error::Busy { .. })),
             "got {outcome:?}"
@@ -354,16 +363,7 @@ mod tests {
         let gate =
             Arc::new(Gate::new(Stage::Generation, 1, 4).with_max_wait(Duration::from_secs(60)));
         let _held = gate.acquire().unwrap();
-        let waiter = {
-            let gate = gate.clone();
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                let deadline = started + Duration::from_millis(100);
-                let outcome = gate.acquire_by(Some(deadline)).map(|_| ());
-                (outcome, started.elapsed())
-            })
-        };
-        let (outcome, waited) = waiter.join().unwrap();
+        let (outcome, waited) = wait_on_another_thread(&gate, Some(Duration::from_millis(100)));
         assert!(
             matches!(outcome, Err(Error::Busy { .. })),
             "got {outcome:?}"

@@ -24,6 +24,7 @@ use super::repack;
 use super::stream::TextStream;
 use super::tokenizer::GgufTokenizer;
 use super::{ChatMessage, FinishReason, Generation, GenerationParams, chat_turns};
+use crate::cancel::deadline_passed;
 use crate::{Error, Result};
 
 /// Default prefill chunk: prompts longer than this are prefilled in several forward passes,
@@ -347,18 +348,8 @@ impl LocalLlm {
         if params.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let past_deadline = || params.deadline.is_some_and(|d| Instant::now() >= d);
-        if past_deadline() {
-            return Ok(Generation {
-                text: String::new(),
-                prompt_tokens,
-                completion_tokens: 0,
-                cached_prompt_tokens: 0,
-                finish_reason: FinishReason::Deadline,
-                prompt_ms: 0.0,
-                generation_ms: 0.0,
-            });
-        }
+        // A deadline that has passed stops the prefill before its first chunk.
+        let past_deadline = || deadline_passed(params.deadline);
         let started = Instant::now();
         let (mut cache, cached_prompt_tokens) =
             match self.prefixes.lookup(&prompt, MIN_CACHED_PREFIX) {
@@ -463,8 +454,7 @@ impl LocalLlm {
 impl LocalLlm {
     /// Runs `tokens` through the model in chunks of [`Self::set_prefill_chunk`] tokens,
     /// extending `cache`; returns the logits after the last token (`None` for no tokens).
-    /// Runs the prompt `tokens` through the model chunk by chunk; stops early (the caller
-    /// checks) once `deadline` has passed.
+    /// Stops before the next chunk once `deadline` has passed (the caller checks).
     fn prefill(
         &self,
         tokens: &[u32],
@@ -473,7 +463,7 @@ impl LocalLlm {
     ) -> candle_core::Result<Option<candle_core::Tensor>> {
         let mut logits = None;
         for chunk in tokens.chunks(self.prefill_chunk) {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline_passed(deadline) {
                 break;
             }
             logits = Some(self.decoder.forward(chunk, cache)?);

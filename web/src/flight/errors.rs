@@ -2,8 +2,10 @@
 //!
 //! The mapping mirrors `POST /api/sql`: a privacy refusal is `PERMISSION_DENIED` (403 there),
 //! bad or non-read-only SQL `INVALID_ARGUMENT` (400), the time limit `DEADLINE_EXCEEDED` (408),
-//! the memory limit `RESOURCE_EXHAUSTED` (422), an unknown token `UNAUTHENTICATED` (401). Server-side failures are logged and answered with
-//! a generic `INTERNAL` message: clients never see paths, plans or stack traces.
+//! the memory limit `RESOURCE_EXHAUSTED` (422), an unknown token `UNAUTHENTICATED` (401), a
+//! member node refusing `PERMISSION_DENIED` (403) or down `UNAVAILABLE` (502). Server-side
+//! failures are logged and answered with a generic `INTERNAL` message: clients never see
+//! paths, plans or stack traces.
 
 use allmende_query::Error as QueryError;
 use allmende_query::federation::RemoteError;

@@ -102,7 +102,7 @@ pub async fn post_chat(
         .map_err(|e| api_error(e, &id))?;
     // Overloaded: refuse before the fact lookups (SQL) and retrieval spend CPU.
     state.assistant.admit().map_err(|e| api_error(e, &id))?;
-    let answer_request = request.to_answer_request(&state, &id).await?;
+    let mut answer_request = request.to_answer_request(&state, &id).await?;
     if request.stream || accepts_event_stream(&headers) {
         return Ok(stream_answer(state, answer_request, admitted, id));
     }
@@ -110,7 +110,6 @@ pub async fn post_chat(
     let started = std::time::Instant::now();
     // Dropped when this request ends early (client gone, time limit): the answer stops.
     let _cancel_on_drop = answer_request.cancel.cancel_on_drop();
-    let mut answer_request = answer_request;
     answer_request.deadline = Some(deadline);
     let (answer, raw) = tokio::task::spawn_blocking(move || {
         let mut raw = String::new();
