@@ -560,3 +560,25 @@ async fn large_results_stream_in_chunks_and_truncation_is_reported() {
     assert_eq!(truncated.as_deref(), Some("true"));
     assert_eq!(builder.metadata().file_metadata().num_rows(), 10_000);
 }
+
+/// A query over its per-query memory pool is the caller's problem (422 with the reason), and
+/// the next query on the same server is answered.
+#[tokio::test]
+async fn a_query_over_the_memory_limit_gets_422_and_the_server_keeps_serving() {
+    let mut config = test_config(data_dir());
+    config.query.memory_limit_mb = 4;
+    let app = app_with(config).await;
+    // The hash join's build side (two million keys) cannot spill and needs far more than 4 MiB.
+    let join = "SELECT count(*) FROM range(2000000) a JOIN range(2000000) b ON a.value = b.value";
+    let refused = call(app.clone(), sql_request("", join, &[])).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = refused.json();
+    assert_eq!(body["error"]["code"], "memory_limit", "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("4 MiB"),
+        "{body}"
+    );
+    let next = call(app, sql_request("", "SELECT 1 AS eins", &[])).await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert_eq!(json_rows(&next.json()), [["1"]]);
+}
