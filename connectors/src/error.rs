@@ -26,6 +26,13 @@ pub enum Error {
     /// Writing or reading Parquet failed.
     #[error("parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    /// A remote source could not be fetched (after retries): unreachable, timed out, a 4xx/5xx
+    /// status or a body over the size limit. The last good snapshot is kept.
+    #[error("{url}: {reason}")]
+    Http { url: String, reason: String },
+    /// A register database could not be reached or queried.
+    #[error("database {origin}: {reason}")]
+    Database { origin: String, reason: String },
     /// A source specification is invalid (bad table name, unknown format, ...).
     #[error("invalid source specification: {0}")]
     Spec(String),

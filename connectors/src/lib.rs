@@ -10,18 +10,24 @@
 //! atomically. Bad rows never vanish: they are kept in a quarantine with line (or record,
 //! feature, sheet row) number and reason.
 
+pub mod catalogue;
 pub mod coordinates;
 pub mod crs;
 pub mod csv_de;
 pub mod error;
+pub mod fetch;
 pub mod genesis;
 pub mod geojson;
 pub mod geometry;
 pub mod german;
 pub mod html;
+pub mod http;
 pub mod json_table;
+pub mod law_text;
+pub mod oparl;
 pub mod options;
 pub mod parquet_in;
+pub mod postgres_register;
 pub mod provenance;
 pub mod service_json;
 pub mod snapshot;
@@ -29,6 +35,8 @@ pub mod source;
 pub mod table;
 pub mod typed;
 pub mod xlsx;
+pub mod xmeld;
+pub mod xzufi;
 
 pub use error::{Error, Result};
 pub use options::{ColumnType, CoordinateColumns, NestedMode, SourceOptions};

@@ -1,0 +1,1 @@
+//! Fetching remote sources over HTTP(S).

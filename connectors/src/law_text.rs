@@ -1,0 +1,1 @@
+//! Federal law texts in Markdown (gesetze-im-internet exports) split into sections.

@@ -1,0 +1,1 @@
+//! Registers kept in a PostgreSQL database.

@@ -1,0 +1,1 @@
+//! XMeld-shaped Melderegister messages (synthetic register only).

@@ -1,0 +1,1 @@
+//! XZuFi 2.2 / PVOG service descriptions.
