@@ -29,6 +29,7 @@ pub mod options;
 pub mod parquet_in;
 pub mod postgres_register;
 pub mod provenance;
+pub mod remote;
 pub mod service_json;
 pub mod snapshot;
 pub mod source;
@@ -42,4 +43,6 @@ pub use error::{Error, Result};
 pub use options::{ColumnType, CoordinateColumns, NestedMode, SourceOptions};
 pub use provenance::{Provenance, QuarantinedRow, TableName};
 pub use snapshot::{SNAPSHOT_ROW_GROUP_ROWS, Snapshot, SnapshotStore, WriteOutcome};
-pub use source::{Configured, Connector, Format, LoadedTable, Parsed, SourceSpec, load};
+pub use source::{
+    Configured, Connector, Format, LoadedTable, Parsed, SourceSpec, load, load_incremental,
+};

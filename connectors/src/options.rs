@@ -101,4 +101,18 @@ pub struct SourceOptions {
     /// Any tabular format: projected coordinate columns to convert into `lon`/`lat` (WGS84).
     #[serde(default)]
     pub coordinates: Option<CoordinateColumns>,
+    /// PostgreSQL: the one read-only `SELECT` that reads the register. CKAN: the search query
+    /// (`q`) of `package_search`.
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Paged remote sources (OParl lists, CKAN, DCAT Hydra): stop with an error after this
+    /// many pages (default 1000), so a misbehaving server cannot keep an ingest running.
+    #[serde(default)]
+    pub max_pages: Option<usize>,
+    /// CKAN: datasets per `package_search` page (default 100).
+    #[serde(default)]
+    pub page_size: Option<usize>,
+    /// OParl: only objects modified since this RFC 3339 time (`modified_since`).
+    #[serde(default)]
+    pub modified_since: Option<String>,
 }

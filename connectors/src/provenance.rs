@@ -67,6 +67,10 @@ pub struct Provenance {
     /// coordinate system, upstream metadata. Older snapshots have none.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// ETag / Last-Modified of a file fetched over HTTP, sent back on the next ingest so an
+    /// unchanged file costs a `304 Not Modified` and no download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validators: Option<crate::http::Validators>,
 }
 
 /// Hex SHA-256 of raw bytes.

@@ -68,6 +68,14 @@ impl SnapshotStore {
             .join(format!("{}.quarantine.jsonl", table.table))
     }
 
+    /// The provenance of a table's current snapshot, if it has a readable one.
+    pub fn provenance(&self, table: &TableName) -> Option<Provenance> {
+        let path = self.parquet_path(table);
+        path.is_file()
+            .then(|| read_provenance(&path).ok())
+            .flatten()
+    }
+
     /// Writes a loaded table atomically, unless its content hash is unchanged.
     pub fn write(&self, loaded: &LoadedTable) -> Result<WriteOutcome> {
         let table = &loaded.provenance.table;

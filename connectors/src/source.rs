@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use arrow::record_batch::RecordBatch;
 use serde::{Deserialize, Serialize};
 
+use crate::http::HttpClient;
 use crate::options::SourceOptions;
-use crate::provenance::{Provenance, QuarantinedRow, TableName, sha256_hex};
+use crate::provenance::{Provenance, QuarantinedRow, TableName};
+use crate::remote::{Fetched, fetch_and_parse};
 use crate::{
-    Error, Result, coordinates, csv_de, genesis, geojson, json_table, parquet_in, service_json,
-    xlsx,
+    Error, Result, coordinates, csv_de, genesis, geojson, json_table, law_text, parquet_in,
+    service_json, xlsx, xmeld, xzufi,
 };
 
 /// The file formats the connectors understand.
@@ -39,6 +41,31 @@ pub enum Format {
     MusterstadtOffices,
     /// Munich DLDB `services_de.json`.
     MuenchenServices,
+    /// OParl 1.1 papers (Drucksachen): a directory of objects, a list or an object file, or
+    /// a live server's System/Body URL (see [`crate::oparl`]).
+    OparlPapers,
+    /// OParl 1.1 meetings (Sitzungen).
+    OparlMeetings,
+    /// OParl 1.1 organizations (Gremien).
+    OparlOrganizations,
+    /// DCAT-AP.de catalogue, one row per dataset (Turtle, RDF/XML, JSON-LD; Hydra paging
+    /// over HTTP; see [`crate::catalogue`]).
+    DcatDatasets,
+    /// DCAT-AP.de catalogue, one row per distribution.
+    DcatDistributions,
+    /// CKAN Action API (`package_search` pages), one row per dataset.
+    CkanDatasets,
+    /// CKAN Action API, one row per resource.
+    CkanDistributions,
+    /// XZuFi 2.2 / PVOG service descriptions (see [`crate::xzufi`]).
+    Xzufi,
+    /// XMeld-shaped Melderegister message (register data: `personal = true`).
+    Xmeld,
+    /// A register table in PostgreSQL: `url = "postgres://…"` and `options.query`
+    /// (register data: `personal = true`; see [`crate::postgres_register`]).
+    Postgres,
+    /// Federal law texts in Markdown, one row per section (a file or a directory of files).
+    LawText,
 }
 
 /// One table to ingest.
@@ -50,8 +77,14 @@ pub struct SourceSpec {
     pub table: String,
     /// File format.
     pub format: Format,
-    /// Local path of the file.
+    /// Local path of the file (or directory, for OParl dumps and law texts). Give either
+    /// `path` or `url`.
+    #[serde(default)]
     pub path: PathBuf,
+    /// Remote location: an `http(s)://` file or protocol entry point (OParl System, CKAN
+    /// `…/api/3/action`, DCAT catalogue page), or a `postgres://` database.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// Licence identifier, e.g. `dl-de/by-2-0`.
     pub licence: String,
     /// Attribution text that must accompany the data.
@@ -84,6 +117,7 @@ impl SourceSpec {
             table: table.into(),
             format,
             path,
+            url: None,
             licence: licence.into(),
             attribution: attribution.into(),
             personal: false,
@@ -186,6 +220,13 @@ impl Connector for Configured<'_> {
             Format::MusterstadtServices => service_json::parse_musterstadt_services(bytes, origin),
             Format::MusterstadtOffices => service_json::parse_musterstadt_offices(bytes, origin),
             Format::MuenchenServices => service_json::parse_muenchen_services(bytes, origin),
+            Format::Xzufi => xzufi::parse(bytes, origin),
+            Format::Xmeld => xmeld::parse(bytes, origin),
+            Format::LawText => law_text::parse(bytes, origin),
+            Format::Postgres => Err(Error::Spec(
+                "the postgres format reads a database (`url`), not a file".into(),
+            )),
+            paged => crate::remote::parse_pages(paged, &[(origin.to_string(), bytes.to_vec())]),
         }?;
         if let Some(columns) = &o.coordinates {
             let (batch, notes) = coordinates::add_lon_lat(&parsed.batch, columns)?;
@@ -217,12 +258,34 @@ impl SourceSpec {
     }
 }
 
-/// Reads and parses the file a spec points at, and records its provenance.
+/// Reads and parses the data a spec points at (file, directory, URL or database), and
+/// records its provenance.
 pub fn load(spec: &SourceSpec) -> Result<LoadedTable> {
+    load_incremental(spec, &HttpClient::default(), None)?.ok_or_else(|| {
+        Error::Internal("a source without a previous snapshot answered 'not modified'".into())
+    })
+}
+
+/// Like [`load`], with the provenance of the current snapshot: a remote file whose server
+/// answers `304 Not Modified` to its ETag / Last-Modified gives `None` (keep the snapshot).
+pub fn load_incremental(
+    spec: &SourceSpec,
+    http: &HttpClient,
+    previous: Option<&Provenance>,
+) -> Result<Option<LoadedTable>> {
     let table = spec.table_name()?;
-    let bytes = std::fs::read(&spec.path).map_err(|e| Error::io(&spec.path, e))?;
-    let origin = spec.path.display().to_string();
-    let parsed = spec.connector().parse(&bytes, &origin)?;
+    let (parsed, origin, sha256, validators) = match fetch_and_parse(spec, http, previous)? {
+        Fetched::NotModified { origin } => {
+            tracing::info!(table = %table, origin = %origin, "source not modified, snapshot kept");
+            return Ok(None);
+        }
+        Fetched::Fresh {
+            parsed,
+            origin,
+            sha256,
+            validators,
+        } => (parsed, origin, sha256, validators),
+    };
     tracing::info!(
         table = %table,
         rows = parsed.batch.num_rows(),
@@ -235,16 +298,17 @@ pub fn load(spec: &SourceSpec) -> Result<LoadedTable> {
         licence: spec.licence.clone(),
         attribution: spec.attribution.clone(),
         retrieved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        sha256: sha256_hex(&bytes),
+        sha256,
         rows_read: parsed.rows_read,
         rows_loaded: parsed.batch.num_rows(),
         rows_quarantined: parsed.quarantine.len(),
         personal: spec.personal,
         notes: parsed.notes,
+        validators,
     };
-    Ok(LoadedTable {
+    Ok(Some(LoadedTable {
         batch: parsed.batch,
         quarantine: parsed.quarantine,
         provenance,
-    })
+    }))
 }

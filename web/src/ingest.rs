@@ -94,10 +94,21 @@ struct Manifest {
 pub fn manifest_sources(config: &Config) -> anyhow::Result<(Vec<SourceSpec>, Vec<String>)> {
     let manifest: Manifest =
         toml::from_str(allmende_datasets::MANIFEST).context("built-in manifest is invalid")?;
+    resolve_placeholders(config, manifest.sources, None)
+}
+
+/// Resolves `{shared}/` and `{musterstadt}/` at the start of each path, and relative paths
+/// against `base` (the directory of a `--source` file). Sources under an absent shared
+/// directory are left out and named in the second list.
+fn resolve_placeholders(
+    config: &Config,
+    sources: Vec<SourceSpec>,
+    base: Option<&Path>,
+) -> anyhow::Result<(Vec<SourceSpec>, Vec<String>)> {
     let shared_present = config.datasets.shared_dir.is_dir();
     let mut specs = Vec::new();
     let mut skipped = Vec::new();
-    for mut spec in manifest.sources {
+    for mut spec in sources {
         let raw = spec.path.to_string_lossy().into_owned();
         if let Some(rest) = raw.strip_prefix("{shared}/") {
             if !shared_present {
@@ -112,42 +123,93 @@ pub fn manifest_sources(config: &Config) -> anyhow::Result<(Vec<SourceSpec>, Vec
             spec.path = config.datasets.shared_dir.join(rest);
         } else if let Some(rest) = raw.strip_prefix("{musterstadt}/") {
             spec.path = config.musterstadt_dir().join(rest);
+        } else if let Some(base) = base.filter(|_| !raw.is_empty() && spec.path.is_relative()) {
+            spec.path = base.join(&spec.path);
         }
         specs.push(spec);
     }
     Ok((specs, skipped))
 }
 
-/// Runs the whole ingest.
+/// The `[[sources]]` of source files given to `allmende ingest --source FILE` (the same
+/// entries as in `allmende.toml`; relative paths are relative to the file).
+pub fn source_file_specs(
+    config: &Config,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<(Vec<SourceSpec>, Vec<String>)> {
+    let mut specs = Vec::new();
+    let mut skipped = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading source file {}", file.display()))?;
+        let parsed: Manifest = toml::from_str(&text)
+            .with_context(|| format!("source file {} is invalid", file.display()))?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let (s, k) = resolve_placeholders(config, parsed.sources, Some(base))?;
+        specs.extend(s);
+        skipped.extend(k);
+    }
+    Ok((specs, skipped))
+}
+
+/// Runs the whole ingest: Musterstadt, the built-in manifest and the configured sources.
 pub async fn run(config: &Config) -> anyhow::Result<IngestReport> {
     let dir = config.musterstadt_dir();
     allmende_datasets::musterstadt::write_to(&dir, config.datasets.seed)
         .with_context(|| format!("writing Musterstadt into {}", dir.display()))?;
     let (mut specs, skipped) = manifest_sources(config)?;
     specs.extend(config.sources.iter().cloned());
+    run_specs(config, specs, skipped).await
+}
 
+/// Ingests only the sources of the given files (`allmende ingest --source FILE`): their
+/// snapshots, and their search documents where they have `documents_sql`.
+pub async fn run_source_files(
+    config: &Config,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<IngestReport> {
+    let (specs, skipped) = source_file_specs(config, files)?;
+    anyhow::ensure!(
+        !specs.is_empty() || !skipped.is_empty(),
+        "the source files name no [[sources]]"
+    );
+    run_specs(config, specs, skipped).await
+}
+
+/// Loads `specs` into snapshots, then rebuilds the search documents of those with
+/// `documents_sql`.
+async fn run_specs(
+    config: &Config,
+    specs: Vec<SourceSpec>,
+    skipped: Vec<String>,
+) -> anyhow::Result<IngestReport> {
     let store = SnapshotStore::new(config.snapshot_dir());
     let mut report = IngestReport {
         skipped,
         ..IngestReport::default()
     };
+    let progress = progress_bar(specs.len());
     for spec in &specs {
         let table = format!("{}.{}", spec.source, spec.table);
-        let outcome = allmende_connectors::load(spec).and_then(|loaded| {
-            let p = &loaded.provenance;
-            let counts = (p.rows_read, p.rows_loaded, p.rows_quarantined);
-            store
-                .write(&loaded)
-                .map(|w| (counts.0, counts.1, counts.2, w))
-        });
+        progress.set_message(table.clone());
+        // Connectors block (files, HTTP, a PostgreSQL client with its own runtime).
+        let (spec, store_for_source) = (spec.clone(), store.clone());
+        let outcome = tokio::task::spawn_blocking(move || ingest_source(&spec, &store_for_source))
+            .await
+            .map_err(|e| allmende_connectors::Error::Internal(format!("ingest task: {e}")))
+            .and_then(|r| r);
         if let Err(e) = &outcome {
-            tracing::error!(table = %table, error = %e, "source failed; the last good snapshot is kept");
+            progress.suspend(|| {
+                tracing::error!(table = %table, error = %e, "source failed; the last good snapshot is kept")
+            });
         }
         report.sources.push(SourceReport {
             table,
             outcome: outcome.map_err(|e| e.to_string()),
         });
+        progress.inc(1);
     }
+    progress.finish_and_clear();
 
     let engine = QueryEngine::open(&store, config.query.clone()).await?;
     let index = open_index(&config.index_dir())?;
@@ -190,6 +252,45 @@ pub async fn run(config: &Config) -> anyhow::Result<IngestReport> {
         }
     }
     Ok(report)
+}
+
+/// Loads one source (conditionally, when its snapshot carries HTTP validators) and writes its
+/// snapshot; a `304 Not Modified` keeps the snapshot and reports its last counts.
+fn ingest_source(
+    spec: &SourceSpec,
+    store: &SnapshotStore,
+) -> allmende_connectors::Result<(usize, usize, usize, WriteOutcome)> {
+    let previous = store.provenance(&spec.table_name()?);
+    let http = allmende_connectors::http::HttpClient::default();
+    match allmende_connectors::load_incremental(spec, &http, previous.as_ref())? {
+        Some(loaded) => {
+            let p = &loaded.provenance;
+            let counts = (p.rows_read, p.rows_loaded, p.rows_quarantined);
+            let written = store.write(&loaded)?;
+            Ok((counts.0, counts.1, counts.2, written))
+        }
+        None => {
+            let p = previous.ok_or_else(|| {
+                allmende_connectors::Error::Internal("not modified without a snapshot".into())
+            })?;
+            Ok((p.rows_read, p.rows_loaded, p.rows_quarantined, WriteOutcome::Unchanged))
+        }
+    }
+}
+
+/// A progress bar on stderr for the sources of a long ingest; drawn only on a terminal.
+fn progress_bar(sources: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(sources as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} sources  {msg}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }
 
 /// Opens (or creates) the search index in `dir`.

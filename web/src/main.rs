@@ -14,6 +14,7 @@ use bench_cmd::BenchFormat;
 use clap::{Parser, Subcommand};
 
 mod bench_cmd;
+mod bench_csv;
 mod bench_scale;
 mod bench_search;
 
@@ -43,7 +44,13 @@ enum Command {
         bind: Option<String>,
     },
     /// Generate Musterstadt, load all sources into snapshots and rebuild the search index.
-    Ingest,
+    Ingest {
+        /// Ingest only the `[[sources]]` of this TOML file (repeatable; the same entries as
+        /// in allmende.toml, paths relative to the file, `{shared}/` allowed) instead of
+        /// Musterstadt, the built-in manifest and the configured sources.
+        #[arg(long = "source", value_name = "FILE")]
+        sources: Vec<PathBuf>,
+    },
     /// Run one read-only SQL statement over the snapshots.
     Sql {
         /// The statement.
@@ -154,6 +161,31 @@ enum BenchAction {
         #[arg(long, value_enum, default_value = "table")]
         format: bench_scale::ScaleFormat,
     },
+    /// German CSV ingest throughput: read and parse each file with the ingest connector
+    /// (`--repeat` timed runs after a warm-up) and report rows/s and MB/s at the median.
+    /// `benches/csv_side_by_side.py` runs it next to DuckDB's read_csv.
+    Csv {
+        /// The CSV files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Connector: csv or genesis.
+        #[arg(long, default_value = "csv", value_parser = parse_csv_format)]
+        format: allmende_connectors::Format,
+        /// Timed runs per file.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_csv_format(s: &str) -> Result<allmende_connectors::Format, String> {
+    match s {
+        "csv" => Ok(allmende_connectors::Format::Csv),
+        "genesis" => Ok(allmende_connectors::Format::Genesis),
+        other => Err(format!("`{other}`: bench csv measures `csv` or `genesis`")),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,8 +266,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             server::serve(config).await?;
         }
-        Command::Ingest => {
-            let report = ingest::run(&config).await?;
+        Command::Ingest { sources } => {
+            let report = if sources.is_empty() {
+                ingest::run(&config).await?
+            } else {
+                ingest::run_source_files(&config, &sources).await?
+            };
             print!("{}", report.render());
             if report.failures() > 0 {
                 eprintln!(
@@ -367,6 +403,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let result = tokio::task::spawn_blocking(move || bench_scale::run(&args)).await??;
             print!("{}", bench_scale::render(&result, format)?);
+        }
+        Command::Bench {
+            action:
+                BenchAction::Csv {
+                    files,
+                    format,
+                    repeat,
+                    json,
+                },
+        } => {
+            let args = bench_csv::CsvBenchArgs {
+                files,
+                format,
+                repeat,
+            };
+            let results = tokio::task::spawn_blocking(move || bench_csv::run(&args)).await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                print!("{}", bench_csv::to_table(&results));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

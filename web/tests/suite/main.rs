@@ -19,6 +19,7 @@ mod openapi;
 mod real_models;
 mod search_eval;
 mod security_headers;
+mod shared_ingest;
 mod sql_api;
 mod sql_clients;
 mod streaming;
