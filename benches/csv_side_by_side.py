@@ -7,7 +7,8 @@ as they are, and "scaled" copies of the larger ones whose data rows are repeated
 file has at least --scaled-rows rows (same bytes, same encoding), so throughput is measured
 on files big enough to time.
 
-Allmende: `allmende bench csv --json --repeat N <files>` — the very connector `allmende
+Allmende: `allmende bench csv --json --repeat N <files>` (or the `csv_throughput` example of
+the connectors crate, which builds in release mode in minutes) — the very connector `allmende
 ingest` runs (encoding and separator detection, decimal commas and thousands dots, dd.mm.yyyy
 dates, null placeholders, per-column type inference, quarantine), into an Arrow batch. One
 thread (the connector does not split a file).
@@ -20,7 +21,8 @@ medians. Row counts must agree, or the file is flagged.
 
 Usage:
     python3 -m pip install duckdb==1.5.5
-    python3 benches/csv_side_by_side.py --binary target/release/allmende [--repeat 5]
+    cargo build --release --locked -p allmende-connectors --example csv_throughput
+    python3 benches/csv_side_by_side.py --binary target/release/examples/csv_throughput [--repeat 5]
         [--scaled-rows 500000] [--format table|markdown|json]
 """
 
@@ -86,7 +88,11 @@ def scale(path: Path, rows: int, out_dir: Path) -> Path:
 
 
 def allmende(binary: str, files: list[Path], repeat: int, data_dir: Path) -> dict:
-    cmd = [binary, "--data-dir", str(data_dir), "bench", "csv", "--json", "--repeat", str(repeat)]
+    if Path(binary).name == "allmende":
+        cmd = [binary, "--data-dir", str(data_dir), "bench", "csv"]
+    else:
+        cmd = [binary]
+    cmd += ["--json", "--repeat", str(repeat)]
     out = subprocess.run(cmd + [str(f) for f in files], check=True, capture_output=True, text=True)
     return {r["file"]: r for r in json.loads(out.stdout)}
 
@@ -116,7 +122,7 @@ def duckdb_run(path: Path, repeat: int, threads: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--binary", default=str(REPO / "target/release/allmende"))
+    ap.add_argument("--binary", default=str(REPO / "target/release/examples/csv_throughput"))
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--scaled-rows", type=int, default=500_000)
     ap.add_argument("--format", choices=["table", "markdown", "json"], default="table")

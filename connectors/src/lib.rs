@@ -34,6 +34,7 @@ pub mod service_json;
 pub mod snapshot;
 pub mod source;
 pub mod table;
+pub mod throughput;
 pub mod typed;
 pub mod xlsx;
 pub mod xmeld;

@@ -14,7 +14,6 @@ use bench_cmd::BenchFormat;
 use clap::{Parser, Subcommand};
 
 mod bench_cmd;
-mod bench_csv;
 mod bench_scale;
 mod bench_search;
 
@@ -413,16 +412,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     json,
                 },
         } => {
-            let args = bench_csv::CsvBenchArgs {
+            let args = allmende_connectors::throughput::CsvBenchArgs {
                 files,
                 format,
                 repeat,
             };
-            let results = tokio::task::spawn_blocking(move || bench_csv::run(&args)).await??;
+            let results =
+                tokio::task::spawn_blocking(move || allmende_connectors::throughput::run(&args))
+                    .await??;
             if json {
                 println!("{}", serde_json::to_string_pretty(&results)?);
             } else {
-                print!("{}", bench_csv::to_table(&results));
+                print!("{}", allmende_connectors::throughput::to_table(&results));
             }
         }
     }
