@@ -16,6 +16,8 @@ ALLMENDE = target/debug/allmende --data-dir $(DATA_DIR) --model $(MODEL)
 OPENAI_CLIENT = openai==3.54.0
 SCHEMATHESIS = schemathesis==4.32.5
 FLIGHT_SQL_CLIENT = adbc-driver-flightsql==1.13.0 pyarrow==26.0.1
+# moto's standalone S3-compatible server, which connectors/tests/object_store_s3.rs reads from.
+S3_SERVER = moto[server]==5.2.1
 PIP_INSTALL = python3 -m pip install --quiet --disable-pip-version-check
 
 ## Build, fetch the model if missing, ingest Musterstadt (and the shared samples), serve on $(BIND).
@@ -51,6 +53,8 @@ test-deps:
 	  || $(PIP_INSTALL) --break-system-packages $(SCHEMATHESIS)
 	@python3 -c "import adbc_driver_flightsql, pyarrow" 2>/dev/null || $(PIP_INSTALL) $(FLIGHT_SQL_CLIENT) \
 	  || $(PIP_INSTALL) --break-system-packages $(FLIGHT_SQL_CLIENT)
+	@python3 -c "import moto.server, flask" 2>/dev/null || $(PIP_INSTALL) "$(S3_SERVER)" \
+	  || $(PIP_INSTALL) --break-system-packages "$(S3_SERVER)"
 
 ## Formatting and lints, as in CI.
 check:

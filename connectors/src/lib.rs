@@ -24,6 +24,7 @@ pub mod html;
 pub mod http;
 pub mod json_table;
 pub mod law_text;
+pub mod object_source;
 pub mod oparl;
 pub mod options;
 pub mod parquet_in;

@@ -1,7 +1,8 @@
 //! Per-source options (the `options` table of a `[[sources]]` entry): column type overrides,
 //! the sheet and header row of a workbook, where the records of a JSON document live, how
 //! nested objects are stored, the coordinate reference system of a GeoJSON file, and which
-//! columns of a table hold projected coordinates.
+//! columns of a table hold projected coordinates, and where an `s3://` source's object store
+//! is (`s3_*`, see [`crate::object_source`]).
 //!
 //! ```toml
 //! [[sources]]
@@ -115,4 +116,32 @@ pub struct SourceOptions {
     /// OParl: only objects modified since this RFC 3339 time (`modified_since`).
     #[serde(default)]
     pub modified_since: Option<String>,
+    /// `s3://` sources: the URL of the member's own S3-compatible store (MinIO, Ceph RGW), e.g.
+    /// `https://minio.kommune.example:9000`. Required: there is no default endpoint, so an
+    /// `s3://` source never reaches AWS (`*.amazonaws.com` endpoints are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_endpoint: Option<String>,
+    /// `s3://` sources: the region name requests are signed for (default `us-east-1`). This
+    /// is only the name MinIO and most Ceph setups expect in the signature, not a place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_region: Option<String>,
+    /// `s3://` sources: the NAME of the environment variable that holds the access key ID
+    /// (e.g. `MINIO_ACCESS_KEY`), so that no credential is ever written into a config file.
+    /// Give both this and `s3_secret_key_env`, or neither: then requests are sent unsigned,
+    /// for public buckets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_access_key_env: Option<String>,
+    /// `s3://` sources: the NAME of the environment variable that holds the secret access
+    /// key (see `s3_access_key_env`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_secret_key_env: Option<String>,
+    /// `s3://` sources: allow an `http://` endpoint (default false), e.g. a local MinIO
+    /// without TLS; credentials and data then travel unencrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_allow_http: Option<bool>,
+    /// `s3://` sources: path-style requests, `{endpoint}/{bucket}/{key}` (default true, what
+    /// MinIO and Ceph expect); `false` sends virtual-hosted-style requests to
+    /// `{bucket}.{endpoint host}/{key}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3_path_style: Option<bool>,
 }

@@ -1,6 +1,7 @@
 //! Reading a [`SourceSpec`] from where it lives: a local file, a local directory of JSON
 //! objects (OParl dumps), an HTTP(S) URL (one file, or a paged protocol: OParl lists, CKAN
-//! `package_search`, DCAT Hydra pages) or a PostgreSQL database. Single remote files are
+//! `package_search`, DCAT Hydra pages), an object in an S3-compatible store (`s3://`) or a
+//! PostgreSQL database. Single remote files are
 //! fetched conditionally: the ETag / Last-Modified of the last snapshot go along, and a
 //! `304 Not Modified` leaves the snapshot as it is ([`Fetched::NotModified`]). Paged sources
 //! are harvested whole; their content hash (over every page, in order) decides whether the
@@ -44,6 +45,7 @@ enum Location<'a> {
     File(&'a Path),
     Dir(&'a Path),
     Url(&'a str),
+    Object(&'a str),
     Database(&'a str),
 }
 
@@ -66,8 +68,9 @@ fn location(spec: &SourceSpec) -> Result<Location<'_>> {
         (Some(url), false) if url.starts_with("http://") || url.starts_with("https://") => {
             Ok(Location::Url(url))
         }
+        (Some(url), false) if url.starts_with("s3://") => Ok(Location::Object(url)),
         (Some(url), false) => Err(Error::Spec(format!(
-            "{}.{}: `{}` is neither an http(s) nor a postgres URL",
+            "{}.{}: `{}` is neither an http(s), s3 nor a postgres URL",
             spec.source,
             spec.table,
             redact_url(url)
@@ -176,6 +179,22 @@ pub fn fetch_and_parse(
                     origin: url.to_string(),
                     sha256: crate::provenance::sha256_hex(&body),
                     validators: Some(validators),
+                }),
+            }
+        }
+        (Location::Object(url), format) => {
+            let previous_etag = previous
+                .and_then(|p| p.validators.as_ref())
+                .and_then(|v| v.etag.as_deref());
+            match crate::object_source::fetch_if_changed(url, &spec.options, previous_etag)? {
+                None => Ok(Fetched::NotModified {
+                    origin: url.to_string(),
+                }),
+                Some(object) => Ok(Fetched::Fresh {
+                    parsed: parse_bytes(spec, format, &object.bytes, url)?,
+                    origin: url.to_string(),
+                    sha256: crate::provenance::sha256_hex(&object.bytes),
+                    validators: Some(object.validators()),
                 }),
             }
         }

@@ -225,7 +225,7 @@ fn specs_are_checked_before_anything_is_read() {
         load(&ftp)
             .unwrap_err()
             .to_string()
-            .contains("neither an http(s) nor a postgres URL")
+            .contains("neither an http(s), s3 nor a postgres URL")
     );
 
     // Registers must be marked personal, so they are aggregate-only and never indexed.

@@ -39,13 +39,19 @@ const SEED: u64 = musterstadt::DEFAULT_SEED;
 const REQUIRES_SHARED: &str = "# requires: shared-datasets";
 
 /// The tables of the built-in manifest that are loaded from `../shared/datasets`.
-const SHARED_TABLES: [(&str, &str); 6] = [
+const SHARED_TABLES: [(&str, &str); 12] = [
     ("destatis", "gemeinden"),
     ("koeln", "flaechennutzung"),
     ("koeln", "gesamtergebnisplan"),
     ("koeln", "bezirkshaushalt"),
     ("berlin", "einwohner_2019"),
     ("berlin", "einwohner_2020"),
+    ("karlsruhe", "vorlagen"),
+    ("karlsruhe", "sitzungen"),
+    ("karlsruhe", "gremien"),
+    ("dcat_beispiel", "datensaetze"),
+    ("dcat_beispiel", "distributionen"),
+    ("gesetze", "paragraphen"),
 ];
 
 fn slt_dir() -> PathBuf {
