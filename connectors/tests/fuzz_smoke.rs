@@ -6,8 +6,9 @@
 //! `fuzz/README.md`).
 //!
 //! The real inputs are `tests/fixtures/**` and, where present, the sample files in
-//! `../shared/datasets` (next to the repository), each cut to its first 8 KB; a few small
-//! inline samples stand in for the sample files where those are missing.
+//! `../shared/datasets` (next to the repository), each cut to its first 16 KB (so the XML
+//! fixtures stay whole); a few small inline samples stand in for the sample files where those
+//! are missing. `PROPTEST_CASES=5000` makes a longer run.
 
 mod support;
 
@@ -36,7 +37,8 @@ fn config() -> Config {
         .unwrap_or(CASES);
     Config {
         cases,
-        // Failures are reported with the minimal input; regressions become plain tests below.
+        // A failure is reported with the smallest input proptest finds; keep it as a plain
+        // regression test in this file rather than in a `proptest-regressions` file.
         failure_persistence: None,
         ..Config::default()
     }

@@ -273,7 +273,12 @@ fn ingest_source(
             let p = previous.ok_or_else(|| {
                 allmende_connectors::Error::Internal("not modified without a snapshot".into())
             })?;
-            Ok((p.rows_read, p.rows_loaded, p.rows_quarantined, WriteOutcome::Unchanged))
+            Ok((
+                p.rows_read,
+                p.rows_loaded,
+                p.rows_quarantined,
+                WriteOutcome::Unchanged,
+            ))
         }
     }
 }
