@@ -5,9 +5,13 @@
 //! (`tests/fixtures/dcat`), and CKAN `package_search` / `package_show` responses
 //! (`tests/fixtures/ckan`). Expected values were read off the files by hand.
 
+mod support;
+
+use support::shared;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use allmende_connectors::catalogue::{
     self, CatalogueTable, RdfSyntax, harvest_ckan, harvest_dcat, parse_ckan, parse_dcat,
@@ -19,21 +23,6 @@ use arrow::datatypes::DataType;
 
 const DATASETS: CatalogueTable = CatalogueTable::Datasets;
 const DISTRIBUTIONS: CatalogueTable = CatalogueTable::Distributions;
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} not found (sample data lives in ../shared/datasets)",
-            path.display()
-        );
-        None
-    }
-}
 
 fn fixture(rel: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,6 +4,10 @@
 //! from Cologne's budget, and Parquet read back with its provenance. The expected values were
 //! read off the files by hand (or computed independently with Python/PROJ, as noted).
 
+mod support;
+
+use support::shared;
+
 use std::path::{Path, PathBuf};
 
 use allmende_connectors::{
@@ -12,21 +16,6 @@ use allmende_connectors::{
 };
 use arrow::array::{Array, BooleanArray, Date32Array, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::DataType;
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} not found (sample data lives in ../shared/datasets)",
-            path.display()
-        );
-        None
-    }
-}
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,26 +1,15 @@
 //! Connectors on real files: the generated Musterstadt files and the German sample data in
 //! `../shared/datasets` (present in CI; tests that need it say so when it is missing).
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use support::shared;
+
+use std::path::PathBuf;
 
 use allmende_connectors::{Format, SnapshotStore, SourceSpec, WriteOutcome, load, snapshot};
 use arrow::array::{Array, Float64Array, Int64Array, StringArray};
 use arrow::datatypes::DataType;
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} not found (sample data lives in ../shared/datasets)",
-            path.display()
-        );
-        None
-    }
-}
 
 fn spec(source: &str, table: &str, format: Format, path: PathBuf) -> SourceSpec {
     SourceSpec::open_data(source, table, format, path, "test", "test")

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::shared;
+
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,21 +21,6 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 use support::recorded_server::{Recorded, RecordedServer};
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/datasets")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} not found (sample data lives in ../shared/datasets)",
-            path.display()
-        );
-        None
-    }
-}
-
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/oparl")
@@ -41,12 +28,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn strings<'a>(p: &'a Parsed, name: &str) -> &'a StringArray {
-    p.batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap_or_else(|| panic!("{name} is not text"))
+    support::text_column(p, name)
 }
 
 fn dates<'a>(p: &'a Parsed, name: &str) -> &'a Date32Array {

@@ -5,6 +5,8 @@
 //! service, an expired service, a bad LeiKa key, a deletion). Expected values are read off the
 //! fixtures by hand.
 
+mod support;
+
 use std::path::Path;
 
 use allmende_connectors::service_json::SERVICE_COLUMNS;
@@ -20,12 +22,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn col<'a>(p: &'a Parsed, name: &str) -> &'a StringArray {
-    p.batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap_or_else(|| panic!("{name} is not text"))
+    support::text_column(p, name)
 }
 
 /// The value of `column` in the row whose id is `id` (`None` for null).
