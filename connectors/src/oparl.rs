@@ -543,32 +543,17 @@ impl Connector for OparlKind {
 /// Reads every `*.json` file of a folder (sorted by file name) as pages of `kind`; `path` may
 /// also be a single file (e.g. an `organizations.json` array).
 pub fn read_dir(kind: OparlKind, path: &Path) -> Result<Parsed> {
-    let files = if path.is_file() {
-        vec![path.to_path_buf()]
+    let pages = if path.is_file() {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        vec![(path.display().to_string(), bytes)]
     } else {
-        let mut files = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
-            let file = entry.map_err(|e| Error::io(path, e))?.path();
-            let is_json = file
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-            if is_json && file.is_file() {
-                files.push(file);
-            }
-        }
-        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-        files
+        crate::remote::read_files(path, &["json"])?
     };
-    if files.is_empty() {
+    if pages.is_empty() {
         return Err(Error::Malformed {
             origin: path.display().to_string(),
             reason: format!("no *.json files with OParl {} objects", kind.type_name()),
         });
-    }
-    let mut pages = Vec::with_capacity(files.len());
-    for file in files {
-        let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
-        pages.push((file.display().to_string(), bytes));
     }
     let mut parsed = parse_objects(kind, &pages)?;
     parsed.notes.insert(

@@ -347,24 +347,31 @@ fn parse_bytes(spec: &SourceSpec, format: Format, bytes: &[u8], origin: &str) ->
 /// Every `*.json`, `*.jsonld`, `*.ttl`, `*.rdf`, `*.xml` and `*.md` file of a directory, by
 /// name.
 fn read_dir_pages(dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file()
-                && p.extension()
-                    .and_then(|x| x.to_str())
-                    .is_some_and(|x| matches!(x, "json" | "jsonld" | "ttl" | "rdf" | "xml" | "md"))
-        })
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
+    let pages = read_files(dir, &["json", "jsonld", "ttl", "rdf", "xml", "md"])?;
+    if pages.is_empty() {
         return Err(Error::Malformed {
             origin: dir.display().to_string(),
             reason: "the directory holds no .json, .jsonld, .ttl, .rdf, .xml or .md files".into(),
         });
     }
+    Ok(pages)
+}
+
+/// The files of `dir` whose extension is one of `extensions` (any case), sorted by path, as
+/// `(path, bytes)` pages; empty when there are none (the caller says what was expected).
+pub(crate) fn read_files(dir: &Path, extensions: &[&str]) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        let wanted = path
+            .extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| extensions.iter().any(|e| x.eq_ignore_ascii_case(e)));
+        if wanted && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
     paths
         .into_iter()
         .map(|p| {

@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::text_column as strings;
+
 use support::shared;
 
 use std::cell::RefCell;
@@ -38,15 +40,6 @@ fn page(path: &Path) -> (String, Vec<u8>) {
 
 fn dcat_file(path: &Path, table: CatalogueTable) -> Parsed {
     parse_dcat(table, &[page(path)], None).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn strings<'a>(p: &'a Parsed, name: &str) -> &'a StringArray {
-    p.batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"))
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .unwrap_or_else(|| panic!("{name} is not text"))
 }
 
 fn ints<'a>(p: &'a Parsed, name: &str) -> &'a Int64Array {

@@ -5,6 +5,8 @@
 
 mod support;
 
+use support::text_column as strings;
+
 use support::shared;
 
 use std::collections::{HashMap, HashSet};
@@ -15,7 +17,7 @@ use allmende_connectors::fetch::Fetch;
 use allmende_connectors::http::{HttpClient, HttpOptions};
 use allmende_connectors::oparl::{self, OparlKind, harvest, parse_objects, read_dir};
 use allmende_connectors::{Connector, Error, Parsed};
-use arrow::array::{Array, BooleanArray, Date32Array, Int64Array, StringArray};
+use arrow::array::{Array, BooleanArray, Date32Array, Int64Array};
 use arrow::datatypes::DataType;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
@@ -25,10 +27,6 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/oparl")
         .join(name)
-}
-
-fn strings<'a>(p: &'a Parsed, name: &str) -> &'a StringArray {
-    support::text_column(p, name)
 }
 
 fn dates<'a>(p: &'a Parsed, name: &str) -> &'a Date32Array {
@@ -591,19 +589,8 @@ fn harvest_walks_system_body_and_three_paper_pages() {
 #[test]
 fn harvest_refuses_a_paging_loop_and_too_many_pages() {
     let server = RecordedServer::start();
-    server.serve_file("/oparl/body/1", &fixture("body.json"));
-    server.serve_file(
-        "/oparl/body/1/papers?sort=modified",
-        &fixture("papers_loop_page1.json"),
-    );
-    // Any other query on the list path (e.g. with modified_since) gets page 1 as well.
-    server.serve_file("/oparl/body/1/papers", &fixture("papers_loop_page1.json"));
-    server.serve_file(
-        "/oparl/body/1/papers?sort=modified&page=2",
-        &fixture("papers_loop_page2.json"),
-    );
+    let body = support::serve_oparl_paging_loop(&server);
     let client = fast_client();
-    let body = server.url("/oparl/body/1");
 
     let err = harvest(&client, &body, OparlKind::Paper, None, 100).unwrap_err();
     let Error::Malformed { origin, reason } = err else {

@@ -7,11 +7,13 @@
 
 mod support;
 
+use support::text_column as col;
+
 use std::path::Path;
 
 use allmende_connectors::service_json::SERVICE_COLUMNS;
 use allmende_connectors::{Error, Parsed, xzufi};
-use arrow::array::{Array, StringArray};
+use arrow::array::Array;
 use arrow::datatypes::DataType;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -19,10 +21,6 @@ fn fixture(name: &str) -> Vec<u8> {
         .join("tests/fixtures/xzufi")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn col<'a>(p: &'a Parsed, name: &str) -> &'a StringArray {
-    support::text_column(p, name)
 }
 
 /// The value of `column` in the row whose id is `id` (`None` for null).

@@ -35,3 +35,24 @@ pub fn text_column<'a>(p: &'a Parsed, name: &str) -> &'a StringArray {
         .downcast_ref::<StringArray>()
         .unwrap_or_else(|| panic!("{name} is not text"))
 }
+
+/// Serves an OParl Body whose paper list loops (page 2 links back to page 1; any other query on
+/// the list path gets page 1 too) from `tests/fixtures/oparl`; returns the Body's URL.
+pub fn serve_oparl_paging_loop(server: &recorded_server::RecordedServer) -> String {
+    let fixture = |name: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/oparl")
+            .join(name)
+    };
+    server.serve_file("/oparl/body/1", &fixture("body.json"));
+    server.serve_file(
+        "/oparl/body/1/papers?sort=modified",
+        &fixture("papers_loop_page1.json"),
+    );
+    server.serve_file("/oparl/body/1/papers", &fixture("papers_loop_page1.json"));
+    server.serve_file(
+        "/oparl/body/1/papers?sort=modified&page=2",
+        &fixture("papers_loop_page2.json"),
+    );
+    server.url("/oparl/body/1")
+}

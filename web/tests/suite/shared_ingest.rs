@@ -44,6 +44,21 @@ fn shared_source_file(dir: &Path) -> PathBuf {
     path
 }
 
+/// An allmende.toml in `dir`: data under `dir/data`, no model, the given sample-data directory.
+fn write_config(dir: &Path, shared: &Path) -> PathBuf {
+    let config = dir.join("allmende.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n[model]\nname = \"none\"\n[datasets]\nshared_dir = {:?}\n",
+            dir.join("data"),
+            shared
+        ),
+    )
+    .unwrap();
+    config
+}
+
 fn allmende(config: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_allmende"))
         .arg("--config")
@@ -68,16 +83,7 @@ fn sql_csv(config: &Path, sql: &str) -> String {
 fn every_shared_folder_ingests_and_reads_back() {
     let Some(shared) = shared_dir() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("allmende.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n[model]\nname = \"none\"\n[datasets]\nshared_dir = {:?}\n",
-            tmp.path().join("data"),
-            shared
-        ),
-    )
-    .unwrap();
+    let config = write_config(tmp.path(), &shared);
     let sources = shared_source_file(tmp.path());
     let (code, report, stderr) =
         allmende(&config, &["ingest", "--source", sources.to_str().unwrap()]);
@@ -145,16 +151,7 @@ fn every_shared_folder_ingests_and_reads_back() {
 #[test]
 fn a_source_file_with_a_broken_source_reports_it_and_loads_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("allmende.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = {:?}\n[model]\nname = \"none\"\n[datasets]\nshared_dir = {:?}\n",
-            tmp.path().join("data"),
-            tmp.path().join("no-shared-data")
-        ),
-    )
-    .unwrap();
+    let config = write_config(tmp.path(), &tmp.path().join("no-shared-data"));
     std::fs::write(
         tmp.path().join("ok.csv"),
         "Bezirk;Einwohner\nMitte;1.234\nNord;-\n",
