@@ -189,15 +189,18 @@ async fn run_specs(
         ..IngestReport::default()
     };
     let progress = progress_bar(specs.len());
+    // One HTTP client (one connection pool) for every remote source of the run.
+    let http = allmende_connectors::http::HttpClient::default();
     for spec in &specs {
         let table = format!("{}.{}", spec.source, spec.table);
         progress.set_message(table.clone());
         // Connectors block (files, HTTP, a PostgreSQL client with its own runtime).
-        let (spec, store_for_source) = (spec.clone(), store.clone());
-        let outcome = tokio::task::spawn_blocking(move || ingest_source(&spec, &store_for_source))
-            .await
-            .map_err(|e| allmende_connectors::Error::Internal(format!("ingest task: {e}")))
-            .and_then(|r| r);
+        let (spec, store_for_source, http) = (spec.clone(), store.clone(), http.clone());
+        let outcome =
+            tokio::task::spawn_blocking(move || ingest_source(&spec, &store_for_source, &http))
+                .await
+                .map_err(|e| allmende_connectors::Error::Internal(format!("ingest task: {e}")))
+                .and_then(|r| r);
         if let Err(e) = &outcome {
             progress.suspend(|| {
                 tracing::error!(table = %table, error = %e, "source failed; the last good snapshot is kept")
@@ -259,10 +262,10 @@ async fn run_specs(
 fn ingest_source(
     spec: &SourceSpec,
     store: &SnapshotStore,
+    http: &allmende_connectors::http::HttpClient,
 ) -> allmende_connectors::Result<(usize, usize, usize, WriteOutcome)> {
     let previous = store.provenance(&spec.table_name()?);
-    let http = allmende_connectors::http::HttpClient::default();
-    match allmende_connectors::load_incremental(spec, &http, previous.as_ref())? {
+    match allmende_connectors::load_incremental(spec, http, previous.as_ref())? {
         Some(loaded) => {
             let p = &loaded.provenance;
             let counts = (p.rows_read, p.rows_loaded, p.rows_quarantined);
