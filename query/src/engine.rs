@@ -10,17 +10,20 @@ use allmende_connectors::{Snapshot, SnapshotStore};
 use arrow::array::{BooleanArray, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemorySchemaProvider;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
 use serde::Deserialize;
 
-use crate::federation::{NodeCatalog, NodeClient, NodeConfig};
+use crate::federation::{NodeCatalog, NodeClient, NodeConfig, OnBehalfOf, PushAggregateToNode};
 use crate::privacy::{DEFAULT_MIN_GROUP_SIZE, PrivacyPolicy, Role};
 use crate::{Error, GuardedPlan, Result};
 
@@ -129,7 +132,7 @@ impl QueryEngine {
         if config.target_partitions > 0 {
             session = session.with_target_partitions(config.target_partitions);
         }
-        let ctx = SessionContext::new_with_config(session);
+        let ctx = SessionContext::new_with_state(session_state(session));
         let catalog = ctx
             .catalog("datafusion")
             .ok_or_else(|| Error::Internal("default catalog missing".into()))?;
@@ -205,7 +208,7 @@ impl QueryEngine {
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
-        let state = self.ctx.state();
+        let state = self.query_state(role);
         let plan = state
             .create_logical_plan(sql)
             .await
@@ -227,8 +230,10 @@ impl QueryEngine {
         if let Some(table) = &reads_personal {
             tracing::info!(%table, %role, "aggregate query over register data");
         }
-        let df = self.ctx.execute_logical_plan(guarded.plan).await?;
-        self.run(df)
+        let state = self.query_state(role);
+        let task_context = self.query_task_context(&state)?;
+        let df = DataFrame::new(state, guarded.plan);
+        self.run(df, task_context)
             .await
             .map_err(|e| match (e, reads_personal) {
                 // DataFusion messages can quote values; none of the register's may leave.
@@ -242,22 +247,27 @@ impl QueryEngine {
             })
     }
 
+    /// The session state one query of `role` is planned and run with: the engine's, plus the
+    /// caller's role for the scans of member nodes' tables (see [`crate::federation`]).
+    fn query_state(&self, role: Role) -> SessionState {
+        let mut state = self.ctx.state();
+        state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
+        state
+    }
+
     /// A task context with this query's own memory pool of `memory_limit_mb` (sharing the
     /// engine's spill directory and caches), so one heavy query cannot starve the others.
-    fn query_task_context(&self) -> Result<Arc<TaskContext>> {
+    fn query_task_context(&self, state: &SessionState) -> Result<Arc<TaskContext>> {
         let base = self.ctx.runtime_env();
         let runtime = RuntimeEnvBuilder::from_runtime_env(&base)
             .with_memory_limit(self.config.memory_limit_mb * 1024 * 1024, 1.0)
             .build_arc()?;
-        Ok(Arc::new(
-            TaskContext::from(&self.ctx.state()).with_runtime(runtime),
-        ))
+        Ok(Arc::new(TaskContext::from(state).with_runtime(runtime)))
     }
 
-    async fn run(&self, df: datafusion::dataframe::DataFrame) -> Result<QueryResult> {
+    async fn run(&self, df: DataFrame, task_context: Arc<TaskContext>) -> Result<QueryResult> {
         let max_rows = self.config.max_rows;
         let seconds = self.config.timeout_seconds;
-        let task_context = self.query_task_context()?;
         let mb = self.config.memory_limit_mb;
         // Exhausting the query's own memory pool is the query's limit, not a server fault.
         let failed = move |e: DataFusionError| match e.find_root() {
@@ -294,6 +304,18 @@ impl QueryEngine {
             .await
             .map_err(|_| Error::Timeout { seconds })?
     }
+}
+
+/// DataFusion's default session with `config`, whose optimizer first sends aggregates over a
+/// member node's table to that node ([`PushAggregateToNode`]), before other rules reshape them.
+fn session_state(config: SessionConfig) -> SessionState {
+    let mut rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = vec![Arc::new(PushAggregateToNode)];
+    rules.extend(Optimizer::new().rules);
+    SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_optimizer_rules(rules)
+        .build()
 }
 
 /// Maps a planning failure: writes are [`Error::NotReadOnly`], the rest user errors.

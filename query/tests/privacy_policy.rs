@@ -9,12 +9,18 @@ use allmende_connectors::{Format, SnapshotStore, SourceSpec, load};
 use allmende_datasets::musterstadt::{self, Person, REGISTER_PERSONS};
 use allmende_query::{Error, QueryConfig, QueryEngine, QueryResult, Role, Violation};
 
+mod support {
+    pub mod extraction_attempts;
+}
+
+use support::extraction_attempts::{
+    Case, PER_ROW_FAILURES, PUBLIC_AGGREGATES, ROW_AND_IDENTIFIER_READS, SINGLE_VALUE_AGGREGATES,
+    SINGLING_OUT_OPERATIONS, analyst_attempts,
+};
+
 const SEED: u64 = 1;
 const REGISTER: &str = "musterstadt.melderegister";
 const K: usize = 5;
-
-/// An adversarial query and a test of the reason it must be refused with.
-type Case = (&'static str, fn(&Violation) -> bool);
 
 async fn engine(config: QueryConfig) -> (tempfile::TempDir, QueryEngine) {
     let dir = tempfile::tempdir().unwrap();
@@ -93,265 +99,47 @@ async fn refused(engine: &QueryEngine, sql: &str) -> Violation {
     }
 }
 
+/// Runs every case and checks the reason each is refused with.
+async fn all_refused(engine: &QueryEngine, cases: &[Case]) {
+    for (sql, expected) in cases {
+        let reason = refused(engine, sql).await;
+        assert!(expected(&reason), "{sql}: unexpected reason {reason:?}");
+    }
+}
+
 #[tokio::test]
 async fn direct_reads_of_rows_and_identifiers_are_refused() {
     let (_dir, engine) = analyst_engine().await;
-    let cases: &[Case] = &[
-        (
-            "SELECT * FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::SelectStar { columns } if columns.contains("familienname")),
-        ),
-        (
-            "SELECT familienname FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::Identifier { column, .. } if column == "familienname"),
-        ),
-        // A non-identifying column is still a person's row.
-        ("SELECT stadtbezirk FROM musterstadt.melderegister", |v| {
-            matches!(v, Violation::RowsLeave { min_group_size: 5 })
-        }),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister WHERE vornamen = 'Max' AND familienname = 'Mustermann'",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        // Quoting the identifier exactly still names the identifier.
-        (
-            "SELECT \"vornamen\" FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::Identifier { column, .. } if column == "vornamen"),
-        ),
-        (
-            "SELECT count(DISTINCT familienname) FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        (
-            "SELECT familienname, count(*) FROM musterstadt.melderegister GROUP BY familienname",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister GROUP BY upper(vornamen)",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        (
-            "SELECT length(familienname) AS l, count(*) FROM musterstadt.melderegister GROUP BY 1",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        (
-            "SELECT sum(CAST(hausnummer AS INT)) FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::Identifier { column, .. } if column == "hausnummer"),
-        ),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister WHERE CASE WHEN strasse = 'Lindenallee' THEN true ELSE false END",
-            |v| matches!(v, Violation::Identifier { column, .. } if column == "strasse"),
-        ),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister WHERE personen_id = 'P000001'",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        // Only the year of a birth date is a generalisation; day and month are not.
-        (
-            "SELECT date_part('day', geburtsdatum) AS d, count(*) FROM musterstadt.melderegister GROUP BY 1",
-            |v| matches!(v, Violation::Identifier { column, hint } if column == "geburtsdatum" && hint.contains("YEAR")),
-        ),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister WHERE geburtsdatum = DATE '1985-03-14'",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        // Hiding the identifier behind a CTE alias does not help: lineage is resolved.
-        (
-            "WITH r AS (SELECT vornamen AS v, stadtbezirk FROM musterstadt.melderegister) SELECT stadtbezirk, count(*) FROM r WHERE v = 'Max' GROUP BY 1",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        (
-            "WITH r AS (SELECT * FROM musterstadt.melderegister) SELECT stadtbezirk, count(*) FROM r GROUP BY 1",
-            |v| matches!(v, Violation::SelectStar { .. }),
-        ),
-        (
-            "EXPLAIN SELECT familienname FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::Identifier { .. }),
-        ),
-        (
-            "EXPLAIN SELECT stadtbezirk FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::RowsLeave { .. }),
-        ),
-    ];
-    for (sql, expected) in cases {
-        let reason = refused(&engine, sql).await;
-        assert!(expected(&reason), "{sql}: unexpected reason {reason:?}");
-    }
+    all_refused(&engine, ROW_AND_IDENTIFIER_READS).await;
+    // Naming the local catalog explicitly is the same table.
+    assert!(matches!(
+        refused(
+            &engine,
+            "SELECT stadtbezirk FROM datafusion.musterstadt.melderegister"
+        )
+        .await,
+        Violation::RowsLeave { .. }
+    ));
+    // The issue asks for at least 30 attempts; the shared lists hold them all.
+    assert!(analyst_attempts().count() >= 30);
 }
 
 #[tokio::test]
 async fn aggregates_that_return_one_persons_value_are_refused() {
     let (_dir, engine) = analyst_engine().await;
-    for (sql, name) in [
-        (
-            "SELECT min(geburtsdatum) FROM musterstadt.melderegister",
-            "min",
-        ),
-        (
-            "SELECT max(date_part('year', geburtsdatum)) FROM musterstadt.melderegister",
-            "max",
-        ),
-        (
-            "SELECT string_agg(vornamen, ',') FROM musterstadt.melderegister",
-            "string_agg",
-        ),
-        (
-            "SELECT stadtbezirk, array_agg(zuzugsdatum) FROM musterstadt.melderegister GROUP BY 1",
-            "array_agg",
-        ),
-        (
-            "SELECT first_value(zuzugsdatum) FROM musterstadt.melderegister",
-            "first_value",
-        ),
-        (
-            "SELECT last_value(zuzugsdatum) FROM musterstadt.melderegister",
-            "last_value",
-        ),
-        (
-            "SELECT median(date_part('year', zuzugsdatum)) FROM musterstadt.melderegister",
-            "median",
-        ),
-        (
-            "SELECT approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY date_part('year', zuzugsdatum)) FROM musterstadt.melderegister",
-            "approx_percentile_cont",
-        ),
-    ] {
-        match refused(&engine, sql).await {
-            Violation::Aggregate { name: found } => assert_eq!(found, name, "{sql}"),
-            other => panic!("{sql}: {other:?}"),
-        }
-    }
-    // Conditional aggregation would publish a single person's value inside a large group.
-    for sql in [
-        "SELECT stadtbezirk, sum(CASE WHEN zuzugsdatum = DATE '2011-09-01' THEN 1 ELSE 0 END) FROM musterstadt.melderegister GROUP BY 1",
-        "SELECT stadtbezirk, sum(CAST(geschlecht = 'd' AS INT)) FROM musterstadt.melderegister GROUP BY 1",
-        "SELECT avg(x) FROM (SELECT CASE WHEN geschlecht = 'd' THEN 100 ELSE 0 END AS x FROM musterstadt.melderegister) t",
-        "SELECT sum(CAST(coalesce(nullif(geschlecht, 'd'), 'x') = 'x' AS INT)) FROM musterstadt.melderegister",
-    ] {
-        assert!(
-            matches!(
-                refused(&engine, sql).await,
-                Violation::AggregateArgument { .. }
-            ),
-            "{sql}"
-        );
-    }
-    for sql in [
-        "SELECT count(*) FILTER (WHERE geschlecht = 'd') FROM musterstadt.melderegister",
-        "SELECT sum(DISTINCT date_part('year', zuzugsdatum)) FROM musterstadt.melderegister",
-    ] {
-        assert!(
-            matches!(
-                refused(&engine, sql).await,
-                Violation::AggregateOption { .. }
-            ),
-            "{sql}"
-        );
-    }
+    all_refused(&engine, SINGLE_VALUE_AGGREGATES).await;
 }
 
 #[tokio::test]
 async fn operators_that_single_out_or_duplicate_persons_are_refused() {
     let (_dir, engine) = analyst_engine().await;
-    let cases: &[Case] = &[
-        (
-            "SELECT count(*) FROM musterstadt.melderegister a JOIN musterstadt.melderegister b ON a.stadtbezirk = b.stadtbezirk",
-            |v| matches!(v, Violation::Operation { .. }),
-        ),
-        (
-            "SELECT b.jahr, count(*) FROM musterstadt.bevoelkerung b JOIN musterstadt.melderegister m ON m.stadtbezirk = b.stadtbezirk GROUP BY b.jahr",
-            |v| matches!(v, Violation::Operation { what } if what.contains("join")),
-        ),
-        (
-            "SELECT stadtbezirk, count(*) FROM (SELECT stadtbezirk FROM musterstadt.melderegister UNION ALL SELECT stadtbezirk FROM musterstadt.melderegister) t GROUP BY 1",
-            |v| matches!(v, Violation::Operation { .. }),
-        ),
-        (
-            "SELECT stadtbezirk FROM musterstadt.melderegister UNION SELECT 'x'",
-            |v| matches!(v, Violation::Operation { what } if what.contains("UNION")),
-        ),
-        (
-            "SELECT stadtbezirk FROM musterstadt.melderegister INTERSECT SELECT 'Altstadt'",
-            |v| matches!(v, Violation::Operation { .. }),
-        ),
-        (
-            "SELECT count(*) FROM (SELECT stadtbezirk FROM musterstadt.melderegister ORDER BY zuzugsdatum LIMIT 1) t",
-            |v| matches!(v, Violation::Operation { .. }),
-        ),
-        (
-            "SELECT count(*) FROM (SELECT stadtbezirk FROM musterstadt.melderegister LIMIT 1 OFFSET 17) t",
-            |v| matches!(v, Violation::Operation { what } if what.contains("LIMIT")),
-        ),
-        (
-            "SELECT stadtbezirk, row_number() OVER (ORDER BY zuzugsdatum) FROM musterstadt.melderegister",
-            |v| matches!(v, Violation::Operation { what } if what.contains("window")),
-        ),
-        (
-            "SELECT count(*) FROM (SELECT DISTINCT stadtbezirk, geschlecht, staatsangehoerigkeit FROM musterstadt.melderegister) t",
-            |v| matches!(v, Violation::Operation { what } if what.contains("DISTINCT")),
-        ),
-        (
-            "SELECT count(*) FROM (SELECT unnest(make_array(stadtbezirk, geschlecht)) AS x FROM musterstadt.melderegister) t",
-            |v| {
-                matches!(
-                    v,
-                    Violation::Operation { .. } | Violation::Expression { .. }
-                )
-            },
-        ),
-        (
-            "WITH RECURSIVE t(s) AS (SELECT stadtbezirk FROM musterstadt.melderegister UNION ALL SELECT s FROM t WHERE false) SELECT count(*) FROM t",
-            |v| matches!(v, Violation::Operation { .. }),
-        ),
-        (
-            "SELECT stadtbezirk, geschlecht, count(*) FROM musterstadt.melderegister GROUP BY ROLLUP(stadtbezirk, geschlecht)",
-            |v| matches!(v, Violation::Operation { what } if what.contains("ROLLUP")),
-        ),
-        // Subqueries: rows may not leak through IN/EXISTS, nor through correlation.
-        (
-            "SELECT jahr FROM musterstadt.bevoelkerung WHERE EXISTS (SELECT 1 FROM musterstadt.melderegister WHERE geschlecht = 'd' AND stadtbezirk = 'Am See')",
-            |v| matches!(v, Violation::Operation { what } if what.contains("subquery")),
-        ),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister WHERE stadtbezirk IN (SELECT stadtbezirk FROM musterstadt.melderegister WHERE geschlecht = 'd')",
-            |v| matches!(v, Violation::Operation { .. }),
-        ),
-        (
-            "SELECT b.jahr, (SELECT count(*) FROM musterstadt.melderegister r WHERE r.stadtbezirk = b.stadtbezirk) FROM musterstadt.bevoelkerung b",
-            |v| matches!(v, Violation::CorrelatedSubquery | Violation::ScalarSubquery),
-        ),
-        (
-            "SELECT count(*) FROM musterstadt.melderegister r WHERE EXISTS (SELECT 1 FROM musterstadt.bevoelkerung b WHERE b.stadtbezirk = r.stadtbezirk)",
-            |v| matches!(v, Violation::CorrelatedSubquery),
-        ),
-        (
-            "EXPLAIN ANALYZE SELECT stadtbezirk, count(*) FROM musterstadt.melderegister GROUP BY 1",
-            |v| matches!(v, Violation::ExplainAnalyze),
-        ),
-    ];
-    for (sql, expected) in cases {
-        let reason = refused(&engine, sql).await;
-        assert!(expected(&reason), "{sql}: unexpected reason {reason:?}");
-    }
+    all_refused(&engine, SINGLING_OUT_OPERATIONS).await;
 }
 
 #[tokio::test]
 async fn expressions_that_can_fail_per_row_are_refused() {
     let (_dir, engine) = analyst_engine().await;
-    for sql in [
-        // Division by zero would be an oracle for "someone was born in 1985".
-        "SELECT count(*) FROM musterstadt.melderegister WHERE 1 / (date_part('year', geburtsdatum) - 1985) > 0",
-        "SELECT count(*) FROM musterstadt.melderegister WHERE date_part('year', zuzugsdatum) % 7 = 0",
-        // A failing cast would quote a value or reveal that one exists.
-        "SELECT count(*) FROM musterstadt.melderegister WHERE CAST(stadtbezirk AS INT) = 1",
-        "SELECT count(*) FROM musterstadt.melderegister WHERE regexp_like(stadtbezirk, '^A')",
-        "SELECT count(*) FROM musterstadt.melderegister WHERE substr('abcdef', 1, date_part('year', zuzugsdatum) - 2000) = 'a'",
-    ] {
-        assert!(
-            matches!(refused(&engine, sql).await, Violation::Expression { .. }),
-            "{sql}"
-        );
-    }
+    all_refused(&engine, PER_ROW_FAILURES).await;
 }
 
 #[tokio::test]
@@ -606,20 +394,7 @@ async fn explain_describe_and_information_schema_show_no_values() {
 async fn public_role_reads_open_tables_but_not_the_register() {
     // The default role of callers without an identity is public.
     let (_dir, engine) = engine(QueryConfig::default()).await;
-    for sql in [
-        "SELECT count(*) FROM musterstadt.melderegister",
-        "SELECT stadtbezirk, count(*) FROM musterstadt.melderegister GROUP BY 1",
-        "SELECT (SELECT count(*) FROM musterstadt.melderegister) AS n",
-        "EXPLAIN SELECT count(*) FROM musterstadt.melderegister",
-    ] {
-        assert!(
-            matches!(
-                refused(&engine, sql).await,
-                Violation::RoleForbids { role: Role::Public }
-            ),
-            "{sql}"
-        );
-    }
+    all_refused(&engine, PUBLIC_AGGREGATES).await;
     let open = engine
         .sql("SELECT count(*) FROM musterstadt.bevoelkerung")
         .await

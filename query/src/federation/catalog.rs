@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::DataFusionError;
 
-use super::client::{NodeClient, RemoteError};
+use super::client::NodeClient;
 use super::table::RemoteTable;
 
 /// The catalog of one member node.
@@ -63,16 +63,16 @@ impl SchemaProvider for NodeSchema {
             quote_identifier(&self.schema),
             quote_identifier(name)
         );
-        // Planned on the node (with its policy) but not run: only the schema comes back.
-        let probe = format!("SELECT * FROM {remote_name} LIMIT 0");
-        match self.client.schema(&probe).await {
-            Ok(schema) => Ok(Some(Arc::new(RemoteTable::new(
+        // The node's catalogue says whether the table exists and what its columns are; what
+        // may be read from it is decided by the node when a query runs.
+        match self.client.table_schema(&self.schema, name).await {
+            Ok(Some(schema)) => Ok(Some(Arc::new(RemoteTable::new(
                 self.client.clone(),
                 remote_name,
                 schema,
             )))),
             // The node does not have that table: DataFusion reports it as not found.
-            Err(RemoteError::Failed { message, .. }) if message.contains("not found") => Ok(None),
+            Ok(None) => Ok(None),
             Err(error) => Err(DataFusionError::External(Box::new(error))),
         }
     }

@@ -3,15 +3,19 @@
 
 use std::time::Duration;
 
+use arrow::array::{Array, AsArray};
 use arrow::datatypes::SchemaRef;
+use arrow::ipc::convert::try_schema_from_ipc_buffer;
 use arrow::record_batch::RecordBatch;
 use arrow_flight::error::FlightError;
+use arrow_flight::sql::CommandGetTables;
 use arrow_flight::sql::client::FlightSqlServiceClient;
 use futures::{Stream, StreamExt, TryStreamExt};
 use tonic::Code;
 use tonic::transport::{Channel, Endpoint};
 
-use super::NodeConfig;
+use super::{NodeConfig, ON_BEHALF_OF};
+use crate::Role;
 
 /// How long connecting to a node may take before it counts as down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -117,38 +121,100 @@ impl NodeClient {
         }
     }
 
-    /// The result schema of `sql` on the node, planned (and checked by its policy) there but
-    /// not run.
-    pub async fn schema(&self, sql: &str) -> Result<SchemaRef, RemoteError> {
+    /// The columns of the node's table `schema.table` (Flight SQL `GetTables` with schemas),
+    /// `None` when the node has no such table. The node's catalogue is public metadata: the
+    /// schema of a register table is known, its rows are not.
+    pub async fn table_schema(
+        &self,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<SchemaRef>, RemoteError> {
         let mut client = self.connect().await?;
         let info = client
-            .execute(sql.to_string(), None)
+            .get_tables(CommandGetTables {
+                catalog: None,
+                db_schema_filter_pattern: Some(schema.to_string()),
+                table_name_filter_pattern: Some(table.to_string()),
+                table_types: Vec::new(),
+                include_schema: true,
+            })
             .await
             .map_err(|e| self.remote_error(e))?;
-        let schema = info.try_decode_schema().map_err(|e| RemoteError::Failed {
-            node: self.config.name.clone(),
-            message: format!("its schema could not be read: {e}"),
-        })?;
-        Ok(std::sync::Arc::new(schema))
+        for endpoint in info.endpoint {
+            let ticket = endpoint
+                .ticket
+                .ok_or_else(|| self.failed("an endpoint without a ticket"))?;
+            let batches: Vec<RecordBatch> = client
+                .do_get(ticket)
+                .await
+                .map_err(|e| self.remote_error(e))?
+                .try_collect()
+                .await
+                .map_err(|e| self.remote_error(e))?;
+            for batch in &batches {
+                if let Some(found) = self.find_table(batch, schema, table)? {
+                    return Ok(Some(found));
+                }
+            }
+        }
+        Ok(None)
     }
 
-    /// Runs `sql` on the node and streams the batches of every endpoint, in order.
+    /// The schema of `schema.table` in one `GetTables` batch. The filters sent are SQL `LIKE`
+    /// patterns (`_` matches any character), so names are compared exactly here.
+    fn find_table(
+        &self,
+        batch: &RecordBatch,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<SchemaRef>, RemoteError> {
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_string_opt::<i32>())
+                .ok_or_else(|| self.failed(&format!("its table list lacks `{name}`")))
+        };
+        let (schemas, tables) = (text("db_schema_name")?, text("table_name")?);
+        let schemas_ipc = batch
+            .column_by_name("table_schema")
+            .and_then(|c| c.as_binary_opt::<i32>())
+            .ok_or_else(|| self.failed("its table list lacks the table schemas"))?;
+        for row in 0..batch.num_rows() {
+            if schemas.is_valid(row) && schemas.value(row) == schema && tables.value(row) == table {
+                let decoded = try_schema_from_ipc_buffer(schemas_ipc.value(row))
+                    .map_err(|e| self.failed(&format!("the schema of {schema}.{table}: {e}")))?;
+                return Ok(Some(std::sync::Arc::new(decoded)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn failed(&self, message: &str) -> RemoteError {
+        RemoteError::Failed {
+            node: self.config.name.clone(),
+            message: message.to_string(),
+        }
+    }
+
+    /// Runs `sql` on the node for a caller with role `caller` here (the node caps its own role
+    /// for our token at it) and streams the batches of every endpoint, in order.
     pub async fn query(
         &self,
         sql: &str,
+        caller: Role,
     ) -> Result<impl Stream<Item = Result<RecordBatch, RemoteError>> + Send + use<>, RemoteError>
     {
         let mut client = self.connect().await?;
+        client.set_header(ON_BEHALF_OF, caller.as_str());
         let info = client
             .execute(sql.to_string(), None)
             .await
             .map_err(|e| self.remote_error(e))?;
         let mut streams = Vec::new();
         for endpoint in info.endpoint {
-            let ticket = endpoint.ticket.ok_or_else(|| RemoteError::Failed {
-                node: self.config.name.clone(),
-                message: "an endpoint without a ticket".into(),
-            })?;
+            let ticket = endpoint
+                .ticket
+                .ok_or_else(|| self.failed("an endpoint without a ticket"))?;
             let this = self.clone();
             let stream = client
                 .do_get(ticket)

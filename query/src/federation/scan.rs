@@ -5,6 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::Result;
@@ -18,6 +19,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 use futures::{StreamExt, TryStreamExt};
 
 use super::client::{NodeClient, RemoteError};
+use crate::Role;
 
 /// Reads the result of `sql` from a member node (one partition).
 #[derive(Debug)]
@@ -25,12 +27,14 @@ pub struct RemoteScanExec {
     client: NodeClient,
     sql: String,
     schema: SchemaRef,
+    caller: Role,
     properties: Arc<PlanProperties>,
 }
 
 impl RemoteScanExec {
-    /// A scan of `sql` on `client`'s node, whose result has `schema`.
-    pub fn new(client: NodeClient, sql: String, schema: SchemaRef) -> Self {
+    /// A scan of `sql` on `client`'s node for a caller with role `caller` here, whose result
+    /// has `schema`.
+    pub fn new(client: NodeClient, sql: String, schema: SchemaRef, caller: Role) -> Self {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
             Partitioning::UnknownPartitioning(1),
@@ -41,6 +45,7 @@ impl RemoteScanExec {
             client,
             sql,
             schema,
+            caller,
             properties,
         }
     }
@@ -60,30 +65,52 @@ impl DisplayAs for RemoteScanExec {
     fn fmt_as(&self, _format: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "RemoteScanExec: node={}, sql={}",
+            "RemoteScanExec: node={}, caller={}, sql={}",
             self.client.name(),
+            self.caller,
             self.sql
         )
     }
 }
 
-/// A remote batch in the local schema (same columns; a count-only scan keeps just the rows).
+/// A remote batch in the local schema: the same columns in the same order (a count-only scan
+/// keeps just the rows). A column of another type than announced (the node runs a different
+/// version) is cast; one that cannot be is an error naming the node.
 fn conform(batch: RecordBatch, schema: &SchemaRef, node: &str) -> Result<RecordBatch> {
-    let conformed = if schema.fields().is_empty() {
-        RecordBatch::try_new_with_options(
+    let mismatch = |message: String| {
+        DataFusionError::External(Box::new(RemoteError::Failed {
+            node: node.to_string(),
+            message: format!("it sent rows that do not match the announced columns: {message}"),
+        }))
+    };
+    if schema.fields().is_empty() {
+        return RecordBatch::try_new_with_options(
             schema.clone(),
             vec![],
             &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
         )
-    } else {
-        RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
-    };
-    conformed.map_err(|e| {
-        DataFusionError::External(Box::new(RemoteError::Failed {
-            node: node.to_string(),
-            message: format!("it sent rows that do not match the announced columns: {e}"),
-        }))
-    })
+        .map_err(|e| mismatch(e.to_string()));
+    }
+    if batch.num_columns() != schema.fields().len() {
+        return Err(mismatch(format!(
+            "{} columns instead of {}",
+            batch.num_columns(),
+            schema.fields().len()
+        )));
+    }
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                cast(column, field.data_type()).map_err(|e| mismatch(e.to_string()))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| mismatch(e.to_string()))
 }
 
 impl ExecutionPlan for RemoteScanExec {
@@ -125,10 +152,11 @@ impl ExecutionPlan for RemoteScanExec {
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let (client, sql, schema) = (self.client.clone(), self.sql.clone(), self.schema.clone());
+        let caller = self.caller;
         let node = client.name().to_string();
-        tracing::info!(node = %node, "reading from a member node");
+        tracing::info!(node = %node, %caller, "reading from a member node");
         let external = |e: RemoteError| DataFusionError::External(Box::new(e));
-        let batches = futures::stream::once(async move { client.query(&sql).await })
+        let batches = futures::stream::once(async move { client.query(&sql, caller).await })
             .map_err(external)
             .map_ok(move |stream| stream.map_err(external))
             .try_flatten();

@@ -14,6 +14,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::Unparser;
 
+use super::caller_role;
 use super::catalog::quote_identifier;
 use super::client::NodeClient;
 use super::scan::RemoteScanExec;
@@ -35,6 +36,16 @@ impl RemoteTable {
             remote_name,
             schema,
         }
+    }
+
+    /// The node it is read from.
+    pub fn client(&self) -> &NodeClient {
+        &self.client
+    }
+
+    /// Its quoted name on the node, `"source"."table"`.
+    pub fn remote_name(&self) -> &str {
+        &self.remote_name
     }
 
     /// The SQL that reads `columns` (none: only the row count matters), filtered and limited.
@@ -65,11 +76,12 @@ impl RemoteTable {
     }
 }
 
-/// `filter` as SQL the node understands: column references without this node's qualifier
-/// (`koeln.musterstadt.bevoelkerung.jahr` is `jahr` there). `None` when it cannot be written
-/// as SQL; DataFusion then applies it here.
-fn filter_sql(filter: &Expr) -> Option<String> {
-    let unqualified = filter
+/// `expr` as SQL the node understands: column references without this node's qualifier
+/// (`koeln.musterstadt.bevoelkerung.jahr` is `jahr` there, as is `b.jahr` for an alias `b`).
+/// `None` when it cannot be written as SQL. Only for expressions over one table, where every
+/// column name is unique without its qualifier.
+pub fn unqualified_sql(expr: &Expr) -> Option<String> {
+    let unqualified = expr
         .clone()
         .transform(|expr| {
             Ok(match expr {
@@ -84,7 +96,13 @@ fn filter_sql(filter: &Expr) -> Option<String> {
     Unparser::default()
         .expr_to_sql(&unqualified)
         .ok()
-        .map(|sql| format!("({sql})"))
+        .map(|sql| sql.to_string())
+}
+
+/// `filter` as a parenthesised SQL condition for the node; `None` when it cannot be written as
+/// SQL (DataFusion then applies it here).
+pub fn filter_sql(filter: &Expr) -> Option<String> {
+    unqualified_sql(filter).map(|sql| format!("({sql})"))
 }
 
 #[async_trait]
@@ -112,7 +130,7 @@ impl TableProvider for RemoteTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -129,6 +147,7 @@ impl TableProvider for RemoteTable {
             self.client.clone(),
             sql,
             schema,
+            caller_role(state),
         )))
     }
 }

@@ -3,8 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The role a query runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// The role a query runs under. Roles are ordered by their rights (`Public < Analyst <
+/// Admin`), so the weaker of two roles is `a.min(b)`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Anyone: open (non-personal) tables only; register tables are refused entirely.
@@ -67,5 +70,7 @@ mod tests {
         assert!("root".parse::<Role>().is_err());
         assert!(!Role::Public.may_aggregate_personal());
         assert!(Role::Admin.may_aggregate_personal());
+        assert_eq!(Role::Admin.min(Role::Public), Role::Public);
+        assert_eq!(Role::Analyst.min(Role::Admin), Role::Analyst);
     }
 }

@@ -14,11 +14,19 @@ use super::expr::ExprRules;
 use super::{PrivacyPolicy, Role, Violation};
 use crate::{Error, Result};
 
-/// `source.table` of a scanned table (or the bare table name).
+/// The catalog of this node's own tables (DataFusion's default); other catalogs are member
+/// nodes, whose tables their own node's policy guards.
+const LOCAL_CATALOG: &str = "datafusion";
+
+/// `source.table` of a scanned local table (or the bare table name); a member node's table
+/// keeps its node (`node.source.table`), so it never matches a local table's name.
 pub(crate) fn qualified_name(table: &TableReference) -> String {
-    match table.schema() {
-        Some(schema) => format!("{schema}.{}", table.table()),
-        None => table.table().to_string(),
+    match (table.catalog(), table.schema()) {
+        (Some(catalog), Some(schema)) if catalog != LOCAL_CATALOG => {
+            format!("{catalog}.{schema}.{}", table.table())
+        }
+        (_, Some(schema)) => format!("{schema}.{}", table.table()),
+        (_, None) => table.table().to_string(),
     }
 }
 
@@ -370,5 +378,36 @@ fn operation_name(plan: &LogicalPlan) -> &'static str {
         LogicalPlan::Repartition(_) => "repartitioning",
         LogicalPlan::Extension(_) => "an extension operator",
         _ => "this operator",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_tables_are_named_by_source_and_table() {
+        let name = |r: TableReference| qualified_name(&r);
+        assert_eq!(
+            name(TableReference::partial("musterstadt", "melderegister")),
+            "musterstadt.melderegister"
+        );
+        assert_eq!(
+            name(TableReference::full(
+                LOCAL_CATALOG,
+                "musterstadt",
+                "melderegister"
+            )),
+            "musterstadt.melderegister"
+        );
+        assert_eq!(
+            name(TableReference::full(
+                "koeln",
+                "musterstadt",
+                "melderegister"
+            )),
+            "koeln.musterstadt.melderegister"
+        );
+        assert_eq!(name(TableReference::bare("t")), "t");
     }
 }

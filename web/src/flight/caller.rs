@@ -8,6 +8,7 @@
 //! user name is ignored) and hands `Bearer <token>` back, so both paths end in the same check.
 
 use allmende_query::Role;
+use allmende_query::federation::ON_BEHALF_OF;
 use tonic::Request;
 
 use super::errors::FlightSqlError;
@@ -23,9 +24,29 @@ pub fn caller_of<T>(state: &AppState, request: &Request<T>) -> Result<Caller, Fl
     caller_for_header(state, header)
 }
 
-/// The role the caller's SQL runs under.
+/// The role the caller's SQL runs under: its token's role, lowered to the role named in
+/// `x-allmende-on-behalf-of` when a member node queries for one of its own callers
+/// ([`allmende_query::federation::ON_BEHALF_OF`]; it never raises a role).
 pub fn role_of<T>(state: &AppState, request: &Request<T>) -> Result<Role, FlightSqlError> {
-    caller_of(state, request).map(|caller| caller.role)
+    let role = caller_of(state, request)?.role;
+    Ok(match on_behalf_of(request)? {
+        Some(caller) => role.min(caller),
+        None => role,
+    })
+}
+
+/// The role named in the `x-allmende-on-behalf-of` metadata, if sent.
+fn on_behalf_of<T>(request: &Request<T>) -> Result<Option<Role>, FlightSqlError> {
+    let Some(value) = request.metadata().get(ON_BEHALF_OF) else {
+        return Ok(None);
+    };
+    let bad = || {
+        FlightSqlError::BadAuthorization(format!(
+            "`{ON_BEHALF_OF}` must be public, analyst or admin"
+        ))
+    };
+    let text = value.to_str().map_err(|_| bad())?;
+    text.parse::<Role>().map(Some).map_err(|_| bad())
 }
 
 /// Resolves an `authorization` value (`None`: anonymous) with the configured tokens.
@@ -102,6 +123,26 @@ fn basic_password(encoded: &str) -> Result<String, FlightSqlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_role_on_behalf_of_a_caller_is_read_strictly() {
+        let with = |value: &str| {
+            let mut request = Request::new(());
+            request
+                .metadata_mut()
+                .insert(ON_BEHALF_OF, value.parse().unwrap());
+            on_behalf_of(&request)
+        };
+        assert_eq!(on_behalf_of(&Request::new(())).unwrap(), None);
+        assert_eq!(with("public").unwrap(), Some(Role::Public));
+        assert_eq!(with("Analyst").unwrap(), Some(Role::Analyst));
+        for bad in ["root", "", "public,admin"] {
+            assert!(
+                matches!(with(bad), Err(FlightSqlError::BadAuthorization(_))),
+                "{bad}"
+            );
+        }
+    }
 
     #[test]
     fn basic_credentials_yield_the_password() {
