@@ -43,8 +43,10 @@ serve: build
 
 ## All tests of the workspace (what CI runs, after fmt and clippy). Tests with the real models
 ## run when `data/models` has them (`make model`, and MODEL=qwen2.5-coder-0.5b-instruct-q4_k_m).
+## Then the query crate once more with its `ballista` feature: TPC-H Q1 on a standalone cluster.
 test: test-deps
 	$(CARGO) test --workspace --locked
+	$(CARGO) test --locked -p allmende-query --features ballista --test ballista
 
 test-deps:
 	@python3 -c "import openai" 2>/dev/null || $(PIP_INSTALL) $(OPENAI_CLIENT) \

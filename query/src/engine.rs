@@ -3,13 +3,16 @@
 //! planned read-only, analyzed, checked and rewritten by the [`PrivacyPolicy`] for the caller's
 //! [`Role`], run under a timeout and cut at a maximum number of rows.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use allmende_connectors::{Snapshot, SnapshotStore};
 use arrow::array::{BooleanArray, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemorySchemaProvider;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
@@ -17,6 +20,7 @@ use datafusion::execution::TaskContext;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
@@ -24,7 +28,9 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::federation::{NodeCatalog, NodeClient, NodeConfig, OnBehalfOf, PushAggregateToNode};
+use crate::privacy::qualified_name;
 use crate::privacy::{DEFAULT_MIN_GROUP_SIZE, PrivacyPolicy, Role};
+use crate::scale_out::{Cluster, ScaleOutConfig};
 use crate::{Error, GuardedPlan, Result};
 
 /// The `[query]` section of `allmende.toml`.
@@ -53,6 +59,9 @@ pub struct QueryConfig {
     /// The role of callers without an identity (`QueryEngine::sql`): `public` (default,
     /// no register access), `analyst` or `admin` (aggregates only).
     pub default_role: Role,
+    /// `[query.scale_out]`: queries over large snapshot tables run on a Ballista cluster
+    /// (see [`crate::scale_out`]; needs the `ballista` feature).
+    pub scale_out: Option<ScaleOutConfig>,
 }
 
 impl Default for QueryConfig {
@@ -66,6 +75,7 @@ impl Default for QueryConfig {
             min_group_size: DEFAULT_MIN_GROUP_SIZE,
             identifier_columns: Vec::new(),
             default_role: Role::Public,
+            scale_out: None,
         }
     }
 }
@@ -117,6 +127,12 @@ pub struct QueryEngine {
     policy: PrivacyPolicy,
     config: QueryConfig,
     snapshots: Vec<Snapshot>,
+    /// Parquet bytes of each snapshot table, `source.table`: what decides scale-out.
+    snapshot_bytes: HashMap<String, u64>,
+    /// The Ballista cluster of `[query.scale_out]`, if configured.
+    cluster: Option<Cluster>,
+    /// Queries run on `cluster` so far.
+    cluster_queries: AtomicU64,
 }
 
 impl QueryEngine {
@@ -132,6 +148,12 @@ impl QueryEngine {
         if config.target_partitions > 0 {
             session = session.with_target_partitions(config.target_partitions);
         }
+        let cluster = match &config.scale_out {
+            Some(scale_out) => {
+                Some(Cluster::connect(scale_out, session_state(session.clone())).await?)
+            }
+            None => None,
+        };
         let ctx = SessionContext::new_with_state(session_state(session));
         let catalog = ctx
             .catalog("datafusion")
@@ -176,18 +198,33 @@ impl QueryEngine {
             config.min_group_size,
             &config.identifier_columns,
         )?;
+        let snapshot_bytes = snapshots
+            .iter()
+            .map(|s| {
+                let bytes = std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0);
+                (s.provenance.table.to_string(), bytes)
+            })
+            .collect();
         tracing::info!(tables = snapshots.len(), "query engine ready");
         Ok(Self {
             ctx,
             policy,
             config,
             snapshots,
+            snapshot_bytes,
+            cluster,
+            cluster_queries: AtomicU64::new(0),
         })
     }
 
     /// The snapshots this engine serves.
     pub fn snapshots(&self) -> &[Snapshot] {
         &self.snapshots
+    }
+
+    /// How many queries ran on the Ballista cluster of `[query.scale_out]`.
+    pub fn cluster_queries(&self) -> u64 {
+        self.cluster_queries.load(Ordering::Relaxed)
     }
 
     /// The privacy policy in force.
@@ -230,7 +267,7 @@ impl QueryEngine {
         if let Some(table) = &reads_personal {
             tracing::info!(%table, %role, "aggregate query over register data");
         }
-        let state = self.query_state(role);
+        let state = self.run_state(&guarded.plan, role);
         let task_context = self.query_task_context(&state)?;
         let df = DataFrame::new(state, guarded.plan);
         self.run(df, task_context)
@@ -253,6 +290,50 @@ impl QueryEngine {
         let mut state = self.ctx.state();
         state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
         state
+    }
+
+    /// The session state a checked `plan` of `role` runs with: the Ballista cluster's when
+    /// it reads only snapshot tables, enough of them for `[query.scale_out]`; this node's
+    /// otherwise.
+    fn run_state(&self, plan: &LogicalPlan, role: Role) -> SessionState {
+        let Some(cluster) = &self.cluster else {
+            return self.query_state(role);
+        };
+        match self.snapshot_bytes_read(plan) {
+            Some(bytes) if cluster.takes(bytes) => {
+                tracing::info!(
+                    bytes,
+                    scheduler = cluster.scheduler(),
+                    "query runs on the Ballista cluster"
+                );
+                self.cluster_queries.fetch_add(1, Ordering::Relaxed);
+                let mut state = cluster.state();
+                state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
+                state
+            }
+            _ => self.query_state(role),
+        }
+    }
+
+    /// The Parquet bytes of the snapshot tables `plan` reads; `None` when it reads anything
+    /// else (the catalog, `information_schema`, a member node's table).
+    fn snapshot_bytes_read(&self, plan: &LogicalPlan) -> Option<u64> {
+        let mut total = Some(0u64);
+        // The closure never fails, so neither does the walk.
+        let _ = plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                match self.snapshot_bytes.get(&qualified_name(&scan.table_name)) {
+                    // Member nodes' tables never match: their names keep the node.
+                    Some(bytes) => total = total.map(|t| t + bytes),
+                    _ => {
+                        total = None;
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        total
     }
 
     /// A task context with this query's own memory pool of `memory_limit_mb` (sharing the

@@ -11,9 +11,11 @@ pub mod engine;
 pub mod error;
 pub mod federation;
 pub mod privacy;
+pub mod scale_out;
 pub mod statements;
 
 pub use engine::{QueryConfig, QueryEngine, QueryResult, display_rows};
 pub use error::{Error, Result};
 pub use privacy::{GuardedPlan, PrivacyPolicy, Role, Violation};
+pub use scale_out::ScaleOutConfig;
 pub use statements::split_statements;

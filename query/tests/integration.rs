@@ -196,3 +196,25 @@ async fn a_query_over_its_memory_limit_is_cancelled_and_others_still_run() {
         [["2000000"]]
     );
 }
+
+/// Without the `ballista` feature, `[query.scale_out]` is refused with the way to get it.
+#[cfg(not(feature = "ballista"))]
+#[tokio::test]
+async fn scale_out_without_the_ballista_feature_is_a_clear_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = allmende_connectors::SnapshotStore::new(dir.path());
+    let config = allmende_query::QueryConfig {
+        scale_out: Some(allmende_query::ScaleOutConfig {
+            scheduler: "standalone".into(),
+            min_bytes: 0,
+            standalone_parallelism: 0,
+        }),
+        ..allmende_query::QueryConfig::default()
+    };
+    match allmende_query::QueryEngine::open(&store, config).await {
+        Err(allmende_query::Error::Config(message)) => {
+            assert!(message.contains("--features ballista"), "{message}")
+        }
+        other => panic!("expected a configuration error, got {:?}", other.err()),
+    }
+}

@@ -73,6 +73,7 @@ use datafusion::logical_expr::LogicalPlan;
 pub use identifiers::DEFAULT_IDENTIFIERS;
 pub use role::Role;
 pub use violation::Violation;
+pub(crate) use walk::qualified_name;
 
 use crate::{Error, Result};
 
