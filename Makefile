@@ -18,6 +18,8 @@ SCHEMATHESIS = schemathesis==4.32.5
 FLIGHT_SQL_CLIENT = adbc-driver-flightsql==1.13.0 pyarrow==26.0.1
 # moto's standalone S3-compatible server, which connectors/tests/object_store_s3.rs reads from.
 S3_SERVER = moto[server]==5.2.1
+# A PostgreSQL driver on the extended-query protocol (web/tests/suite/sql_clients.rs).
+PG_DRIVER = psycopg[binary]==3.3.2
 PIP_INSTALL = python3 -m pip install --quiet --disable-pip-version-check
 
 ## Build, fetch the model if missing, ingest Musterstadt (and the shared samples), serve on $(BIND).
@@ -57,6 +59,8 @@ test-deps:
 	  || $(PIP_INSTALL) --break-system-packages $(FLIGHT_SQL_CLIENT)
 	@python3 -c "import moto.server, flask" 2>/dev/null || $(PIP_INSTALL) "$(S3_SERVER)" \
 	  || $(PIP_INSTALL) --break-system-packages "$(S3_SERVER)"
+	@python3 -c "import psycopg" 2>/dev/null || $(PIP_INSTALL) "$(PG_DRIVER)" \
+	  || $(PIP_INSTALL) --break-system-packages "$(PG_DRIVER)"
 
 ## Formatting and lints, as in CI.
 check:

@@ -12,6 +12,7 @@ use allmende_connectors::{Snapshot, SnapshotStore};
 use arrow::array::{BooleanArray, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemorySchemaProvider;
+use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
@@ -241,16 +242,22 @@ impl QueryEngine {
     /// Plans one read-only statement for `role` and returns the plan that would run: analyzed,
     /// checked by the privacy policy and rewritten to suppress small groups.
     pub async fn plan_as(&self, sql: &str, role: Role) -> Result<GuardedPlan> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
+        self.plan_with_params_as(sql, Vec::new(), role).await
+    }
+
+    /// [`Self::plan_as`] for a statement with `$1`, `$2`, … placeholders, which take the
+    /// values `params` (in order) before the policy sees the plan.
+    pub async fn plan_with_params_as(
+        &self,
+        sql: &str,
+        params: Vec<ScalarValue>,
+        role: Role,
+    ) -> Result<GuardedPlan> {
         let state = self.query_state(role);
-        let plan = state
-            .create_logical_plan(sql)
-            .await
-            .map_err(planning_error)?;
-        options.verify_plan(&plan).map_err(planning_error)?;
+        let mut plan = read_only_plan(&state, sql).await?;
+        if !params.is_empty() {
+            plan = plan.with_param_values(params).map_err(planning_error)?;
+        }
         // Check the analyzed plan: views inlined and implicit casts made explicit, so the
         // policy sees every conversion that will run.
         let analyzed = state
@@ -262,7 +269,17 @@ impl QueryEngine {
 
     /// Plans, checks and runs one read-only statement for `role`.
     pub async fn sql_as(&self, sql: &str, role: Role) -> Result<QueryResult> {
-        let guarded = self.plan_as(sql, role).await?;
+        self.sql_with_params_as(sql, Vec::new(), role).await
+    }
+
+    /// [`Self::sql_as`] for a statement with `$1`, `$2`, … placeholders and their values.
+    pub async fn sql_with_params_as(
+        &self,
+        sql: &str,
+        params: Vec<ScalarValue>,
+        role: Role,
+    ) -> Result<QueryResult> {
+        let guarded = self.plan_with_params_as(sql, params, role).await?;
         let reads_personal = guarded.reads_personal.clone();
         if let Some(table) = &reads_personal {
             tracing::info!(%table, %role, "aggregate query over register data");
@@ -286,7 +303,7 @@ impl QueryEngine {
 
     /// The session state one query of `role` is planned and run with: the engine's, plus the
     /// caller's role for the scans of member nodes' tables (see [`crate::federation`]).
-    fn query_state(&self, role: Role) -> SessionState {
+    pub(crate) fn query_state(&self, role: Role) -> SessionState {
         let mut state = self.ctx.state();
         state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
         state
@@ -399,8 +416,22 @@ fn session_state(config: SessionConfig) -> SessionState {
         .build()
 }
 
+/// The logical plan of `sql` in `state`, refused unless it is one read-only query.
+pub(crate) async fn read_only_plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let plan = state
+        .create_logical_plan(sql)
+        .await
+        .map_err(planning_error)?;
+    options.verify_plan(&plan).map_err(planning_error)?;
+    Ok(plan)
+}
+
 /// Maps a planning failure: writes are [`Error::NotReadOnly`], the rest user errors.
-fn planning_error(e: datafusion::error::DataFusionError) -> Error {
+pub(crate) fn planning_error(e: datafusion::error::DataFusionError) -> Error {
     // SQLOptions::verify_plan reports "DDL not supported: …" (and DML/Statement).
     let message = e.find_root().to_string();
     let refused = [

@@ -10,12 +10,15 @@
 pub mod engine;
 pub mod error;
 pub mod federation;
+pub mod prepared;
 pub mod privacy;
 pub mod scale_out;
 pub mod statements;
 
+pub use datafusion::common::ScalarValue;
 pub use engine::{QueryConfig, QueryEngine, QueryResult, display_rows};
 pub use error::{Error, Result};
+pub use prepared::StatementShape;
 pub use privacy::{GuardedPlan, PrivacyPolicy, Role, Violation};
 pub use scale_out::ScaleOutConfig;
 pub use statements::split_statements;

@@ -51,6 +51,93 @@ async fn aggregates_over_open_data() {
 }
 
 #[tokio::test]
+async fn prepared_statements_take_typed_parameters_under_the_same_policy() {
+    use datafusion::common::ScalarValue;
+    let (_dir, engine) = engine(QueryConfig {
+        default_role: Role::Analyst,
+        ..QueryConfig::default()
+    })
+    .await;
+    let sql = "SELECT stadtbezirk, einwohner_insgesamt FROM musterstadt.bevoelkerung \
+               WHERE jahr = $1 AND stadtbezirk <> $2 ORDER BY stadtbezirk";
+    let shape = engine.prepare(sql).await.unwrap();
+    assert_eq!(shape.parameters.len(), 2);
+    assert_eq!(shape.parameters[0], Some(arrow::datatypes::DataType::Int64));
+    assert!(shape.parameters[1].is_some());
+    let names: Vec<_> = shape
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["stadtbezirk", "einwohner_insgesamt"]);
+
+    let with_values = engine
+        .sql_with_params_as(
+            sql,
+            vec![
+                ScalarValue::Int64(Some(2025)),
+                ScalarValue::from("Altstadt"),
+            ],
+            Role::Analyst,
+        )
+        .await
+        .unwrap();
+    let written_out = engine
+        .sql(
+            "SELECT stadtbezirk, einwohner_insgesamt FROM musterstadt.bevoelkerung \
+              WHERE jahr = 2025 AND stadtbezirk <> 'Altstadt' ORDER BY stadtbezirk",
+        )
+        .await
+        .unwrap();
+    assert!(with_values.num_rows() > 0);
+    assert_eq!(
+        with_values.display_rows().unwrap(),
+        written_out.display_rows().unwrap()
+    );
+
+    // The policy sees the values: an identifier stays an identifier, a public caller stays out.
+    let by_name = "SELECT count(*) FROM musterstadt.melderegister WHERE familienname = $1";
+    engine
+        .prepare(by_name)
+        .await
+        .expect("planning alone reads nothing");
+    assert!(matches!(
+        engine
+            .sql_with_params_as(
+                by_name,
+                vec![ScalarValue::from("Mustermann")],
+                Role::Analyst
+            )
+            .await,
+        Err(Error::PersonalData {
+            reason: Violation::Identifier { .. },
+            ..
+        })
+    ));
+    assert!(matches!(
+        engine
+            .sql_with_params_as(
+                "SELECT count(*) FROM musterstadt.melderegister WHERE stadtbezirk = $1",
+                vec![ScalarValue::from("Altstadt")],
+                Role::Public
+            )
+            .await,
+        Err(Error::PersonalData { .. })
+    ));
+    // Writes cannot be prepared; a missing value is the caller's error.
+    assert!(matches!(
+        engine.prepare("DROP TABLE musterstadt.bevoelkerung").await,
+        Err(Error::NotReadOnly(_))
+    ));
+    let missing = engine
+        .sql_with_params_as(sql, vec![ScalarValue::Int64(Some(2025))], Role::Analyst)
+        .await
+        .unwrap_err();
+    assert!(missing.is_user_error(), "{missing}");
+}
+
+#[tokio::test]
 async fn catalog_lists_provenance_and_the_personal_flag() {
     let (_dir, engine) = engine(QueryConfig::default()).await;
     let result = engine

@@ -2,17 +2,24 @@
 //! read: each Arrow type is announced as the closest PostgreSQL type (`int8`, `float8`,
 //! `numeric`, `text`, `date`, `timestamp`, …) and written as PostgreSQL writes it (`t`/`f`
 //! booleans, `2025-01-31` dates, `2025-01-31 12:00:00` timestamps, shortest round-trip floats).
+//!
+//! Drivers using the extended protocol may ask for columns in PostgreSQL's binary format
+//! instead ([`with_formats`]); that is offered for booleans, integers, floats, text, dates and
+//! timestamps, and refused with SQLSTATE 0A000 for the rest (numeric, time, …).
 
 use std::fmt::Write;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float32Type, Float64Type, Schema};
-use arrow::error::ArrowError;
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::datatypes::{
+    DataType, Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Schema,
+    TimeUnit, TimestampMicrosecondType,
+};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use pgwire::api::Type;
+use pgwire::api::portal::Format;
 use pgwire::api::results::{DataRowEncoder, FieldFormat, FieldInfo};
-use pgwire::error::PgWireResult;
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::data::DataRow;
 
 /// The PostgreSQL type a column of `data_type` is announced as.
@@ -57,6 +64,47 @@ pub fn fields(schema: &Schema) -> Arc<Vec<FieldInfo>> {
     )
 }
 
+/// `fields` in the formats a client asked for (`None`: text).
+pub fn with_formats(fields: &[FieldInfo], formats: Option<&Format>) -> Vec<FieldInfo> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let format = formats.map_or(FieldFormat::Text, |f| f.format_for(i));
+            FieldInfo::new(
+                field.name().to_owned(),
+                field.table_id(),
+                field.column_id(),
+                field.datatype().clone(),
+                format,
+            )
+        })
+        .collect()
+}
+
+/// The Arrow type a column announced as `pg` is cast to for the binary format; `None` when
+/// binary is not offered for it.
+fn binary_arrow_type(pg: &Type) -> Option<DataType> {
+    let mapping = [
+        (Type::BOOL, DataType::Boolean),
+        (Type::INT2, DataType::Int16),
+        (Type::INT4, DataType::Int32),
+        (Type::INT8, DataType::Int64),
+        (Type::FLOAT4, DataType::Float32),
+        (Type::FLOAT8, DataType::Float64),
+        (Type::TEXT, DataType::Utf8),
+        (Type::DATE, DataType::Date32),
+        (
+            Type::TIMESTAMP,
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+        ),
+    ];
+    mapping
+        .into_iter()
+        .find(|(t, _)| t == pg)
+        .map(|(_, data_type)| data_type)
+}
+
 /// How PostgreSQL writes dates and timestamps in its default `ISO, MDY` style.
 fn format_options() -> FormatOptions<'static> {
     FormatOptions::new()
@@ -77,15 +125,40 @@ enum ColumnWriter<'a> {
     Float64(&'a dyn Array),
     /// Everything else as Arrow displays it, with PostgreSQL's date formats.
     Display(ArrayFormatter<'a>),
+    /// Binary format: the column cast to the Arrow type of its announced PostgreSQL type.
+    Binary(ArrayRef),
 }
 
 impl<'a> ColumnWriter<'a> {
-    fn new(array: &'a dyn Array, options: &FormatOptions<'a>) -> Result<Self, ArrowError> {
+    fn new(
+        array: &'a dyn Array,
+        field: &FieldInfo,
+        options: &FormatOptions<'a>,
+    ) -> PgWireResult<Self> {
+        if field.format() == FieldFormat::Binary {
+            let cast_to = binary_arrow_type(field.datatype()).ok_or_else(|| {
+                PgWireError::UserError(Box::new(ErrorInfo::new(
+                    "ERROR".to_owned(),
+                    "0A000".to_owned(),
+                    format!(
+                        "column `{}` ({}) is not offered in binary format; ask for text",
+                        field.name(),
+                        field.datatype().name()
+                    ),
+                )))
+            })?;
+            let cast = arrow::compute::cast(array, &cast_to)
+                .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+            return Ok(Self::Binary(cast));
+        }
         Ok(match array.data_type() {
             DataType::Boolean => Self::Bool(array),
             DataType::Float32 => Self::Float32(array),
             DataType::Float64 => Self::Float64(array),
-            _ => Self::Display(ArrayFormatter::try_new(array, options)?),
+            _ => Self::Display(
+                ArrayFormatter::try_new(array, options)
+                    .map_err(|e| PgWireError::ApiError(Box::new(e)))?,
+            ),
         })
     }
 
@@ -110,7 +183,37 @@ impl<'a> ColumnWriter<'a> {
                 })?;
                 encoder.encode_field(&text.as_str())
             }
+            Self::Binary(array) => write_binary(array, row, encoder),
         }
+    }
+}
+
+/// One cell of a column already cast by [`binary_arrow_type`].
+fn write_binary(array: &ArrayRef, row: usize, encoder: &mut DataRowEncoder) -> PgWireResult<()> {
+    match array.data_type() {
+        DataType::Boolean => encoder.encode_field(&array.as_boolean().value(row)),
+        DataType::Int16 => encoder.encode_field(&array.as_primitive::<Int16Type>().value(row)),
+        DataType::Int32 => encoder.encode_field(&array.as_primitive::<Int32Type>().value(row)),
+        DataType::Int64 => encoder.encode_field(&array.as_primitive::<Int64Type>().value(row)),
+        DataType::Float32 => encoder.encode_field(&array.as_primitive::<Float32Type>().value(row)),
+        DataType::Float64 => encoder.encode_field(&array.as_primitive::<Float64Type>().value(row)),
+        DataType::Utf8 => encoder.encode_field(&array.as_string::<i32>().value(row)),
+        DataType::Date32 => {
+            let days = array.as_primitive::<Date32Type>().value(row);
+            let date = Date32Type::to_naive_date_opt(days)
+                .ok_or_else(|| PgWireError::ApiError("a date out of range".into()))?;
+            encoder.encode_field(&date)
+        }
+        DataType::Timestamp(TimeUnit::Microsecond, None) => {
+            let micros = array.as_primitive::<TimestampMicrosecondType>().value(row);
+            let time = chrono::DateTime::from_timestamp_micros(micros)
+                .ok_or_else(|| PgWireError::ApiError("a timestamp out of range".into()))?
+                .naive_utc();
+            encoder.encode_field(&time)
+        }
+        other => Err(PgWireError::ApiError(
+            format!("no binary writer for {other}").into(),
+        )),
     }
 }
 
@@ -127,9 +230,9 @@ pub fn data_rows(
         let writers = batch
             .columns()
             .iter()
-            .map(|column| ColumnWriter::new(column.as_ref(), &options))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| pgwire::error::PgWireError::ApiError(Box::new(e)))?;
+            .zip(fields.iter())
+            .map(|(column, field)| ColumnWriter::new(column.as_ref(), field, &options))
+            .collect::<PgWireResult<Vec<_>>>()?;
         for row in 0..batch.num_rows() {
             for (column, writer) in batch.columns().iter().zip(&writers) {
                 if column.is_null(row) {

@@ -29,9 +29,9 @@ pub struct SqlHandler {
     state: SharedState,
 }
 
-/// What a statement of a `Query` message is.
-#[derive(Debug, PartialEq, Eq)]
-enum Command {
+/// What a statement of a `Query` (or `Parse`) message is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
     /// `BEGIN` / `START TRANSACTION`.
     Begin,
     /// `COMMIT` / `END` / `ROLLBACK` / `ABORT`, with the tag PostgreSQL answers.
@@ -43,7 +43,8 @@ enum Command {
 }
 
 impl Command {
-    fn of(statement: &str) -> Self {
+    /// The kind of `statement`.
+    pub fn of(statement: &str) -> Self {
         let first = statement
             .split(|c: char| c.is_whitespace() || c == ';')
             .find(|word| !word.is_empty())
@@ -59,6 +60,29 @@ impl Command {
             _ => Command::Sql,
         }
     }
+}
+
+impl Command {
+    /// The answer to a session command (`Sql` is the engine's to answer, never this).
+    pub fn response(&self) -> Response {
+        match self {
+            Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
+            Command::End(tag) => Response::TransactionEnd(Tag::new(tag)),
+            Command::Setting(tag) => Response::Execution(Tag::new(tag)),
+            Command::Sql => Response::EmptyQuery,
+        }
+    }
+}
+
+/// The `WARNING` sent before a result cut at `query.max_rows` (after `rows` rows).
+pub fn truncation_notice(rows: usize) -> PgWireBackendMessage {
+    notice(
+        "WARNING",
+        "01000",
+        format!(
+            "the result was cut off after {rows} rows (the server's query.max_rows); add a LIMIT, filters or an aggregate"
+        ),
+    )
 }
 
 fn notice(severity: &str, code: &str, message: String) -> PgWireBackendMessage {
@@ -92,15 +116,7 @@ impl SqlHandler {
         let rows = result.num_rows();
         tracing::info!(%role, rows, truncated = result.truncated, "pgwire query answered");
         if result.truncated {
-            client
-                .feed(notice(
-                    "WARNING",
-                    "01000",
-                    format!(
-                        "the result was cut off after {rows} rows (the server's query.max_rows); add a LIMIT, filters or an aggregate"
-                    ),
-                ))
-                .await?;
+            client.feed(truncation_notice(rows)).await?;
         }
         let fields = encode::fields(&result.schema);
         let data = encode::data_rows(&fields, &result.batches)?;
@@ -130,8 +146,7 @@ impl SimpleQueryHandler for SqlHandler {
         let mut responses = Vec::new();
         for statement in split_statements(query) {
             let response = match Command::of(&statement) {
-                Command::Begin => Response::TransactionStart(Tag::new("BEGIN")),
-                Command::End(tag) => Response::TransactionEnd(Tag::new(tag)),
+                Command::Sql => self.run(client, &statement, role).await?,
                 Command::Setting(tag) => {
                     client
                         .feed(notice(
@@ -140,9 +155,9 @@ impl SimpleQueryHandler for SqlHandler {
                             format!("{tag} has no effect: Allmende sessions have fixed settings"),
                         ))
                         .await?;
-                    Response::Execution(Tag::new(tag))
+                    Command::Setting(tag).response()
                 }
-                Command::Sql => self.run(client, &statement, role).await?,
+                command => command.response(),
             };
             let failed = matches!(response, Response::Error(_));
             responses.push(response);

@@ -5,16 +5,17 @@
 //!   `query.default_role`; any other user name must give an Allmende token as its password.
 //! * [`handler`]: the simple-query protocol (what `psql` speaks): one or more read-only
 //!   statements per message, transaction and `SET` commands accepted as no-ops.
-//! * [`encode`]: Arrow results as PostgreSQL text-format rows.
+//! * [`extended`]: the extended-query protocol of drivers (Parse/Bind/Describe/Execute):
+//!   prepared statements with `$n` parameters in text or binary, results in text or binary.
+//! * [`encode`]: Arrow results as PostgreSQL rows (text, or binary where asked).
 //! * [`errors`]: engine errors as SQLSTATE codes, server-side details never sent.
 //!
-//! The extended-query protocol (prepared statements with parameters) is not offered: drivers
-//! that need it get a clear error naming the simple protocol. Like the Flight SQL listener this
-//! one is plaintext (TLS requests are declined, clients fall back): put it behind a TLS proxy or
+//! Like the Flight SQL listener this one is plaintext (TLS requests are declined, clients fall back): put it behind a TLS proxy or
 //! on a private network, since the password carries a token.
 
 pub mod encode;
 pub mod errors;
+pub mod extended;
 pub mod handler;
 pub mod login;
 
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use pgwire::api::PgWireServerHandlers;
 use pgwire::api::auth::StartupHandler;
-use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -49,15 +50,20 @@ impl PgWireConfig {
     }
 }
 
-/// The handlers of every connection: login and simple queries over one shared state.
+/// The handlers of every connection: login, simple and extended queries over one shared state.
 struct Handlers {
     login: Arc<login::TokenLogin>,
     queries: Arc<handler::SqlHandler>,
+    prepared: Arc<extended::ExtendedHandler>,
 }
 
 impl PgWireServerHandlers for Handlers {
     fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
         self.queries.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.prepared.clone()
     }
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
@@ -76,7 +82,8 @@ pub async fn serve_pgwire_on(
     tracing::info!(%address, "serving the PostgreSQL protocol on postgres://{address}");
     let handlers = Arc::new(Handlers {
         login: Arc::new(login::TokenLogin::new(state.clone())),
-        queries: Arc::new(handler::SqlHandler::new(state)),
+        queries: Arc::new(handler::SqlHandler::new(state.clone())),
+        prepared: Arc::new(extended::ExtendedHandler::new(state)),
     });
     let mut sessions = JoinSet::new();
     tokio::pin!(shutdown);

@@ -146,6 +146,45 @@ impl Node {
         }
     }
 
+    /// psycopg's results for `cases` (see `pg_driver_client.py`), one JSON value per case,
+    /// logged in with `token` (anonymous without).
+    async fn psycopg(&self, token: Option<&str>, cases: &Value) -> Vec<Value> {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/suite/pg_driver_client.py"
+        );
+        let conninfo = format!(
+            "host={} port={} dbname=allmende user={}",
+            self.pg.addr.ip(),
+            self.pg.addr.port(),
+            token.map_or("anonymous".to_string(), |t| format!(
+                "statistik password={t}"
+            ))
+        );
+        let mut child = Command::new("python3")
+            .args([script, &conninfo])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, cases.to_string().as_bytes())
+            .await
+            .unwrap();
+        drop(stdin);
+        let out = tokio::time::timeout(
+            std::time::Duration::from_secs(300),
+            child.wait_with_output(),
+        )
+        .await
+        .expect("psycopg finished within 5 minutes")
+        .expect("psycopg ran");
+        assert!(out.status.success(), "psycopg failed: {}", text(&out));
+        serde_json::from_slice(&out.stdout).expect("JSON from the psycopg script")
+    }
+
     /// curl's answer from `POST /api/sql` (JSON rows are objects keyed by column name).
     async fn curl_answer(&self, sql: &str, token: Option<&str>) -> Answer {
         let mut command = Command::new("curl");
@@ -216,6 +255,40 @@ fn json_cell(value: &Value) -> String {
         Value::String(text) => canonical(text),
         other => canonical(&other.to_string()),
     }
+}
+
+/// A psycopg result (`{"columns", "rows"}`) as an [`Answer`]; panics on its error.
+fn driver_answer(value: &Value) -> Answer {
+    assert!(
+        value.get("error").is_none(),
+        "psycopg got an error: {value}"
+    );
+    Answer {
+        columns: strings(&value["columns"]),
+        rows: value["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| {
+                row.as_array()
+                    .expect("a row")
+                    .iter()
+                    .map(json_cell)
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// The SQLSTATE of a psycopg error result; panics when the case succeeded.
+fn driver_error(value: &Value) -> (String, String) {
+    let error = value
+        .get("error")
+        .unwrap_or_else(|| panic!("expected an error, got {value}"));
+    (
+        error["sqlstate"].as_str().unwrap_or_default().to_string(),
+        error["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -429,5 +502,86 @@ async fn psql_sessions_follow_the_privacy_policy_roles_and_limits() {
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stdout).contains("danach"));
 
+    node.shutdown_pg().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_driver_runs_prepared_statements_with_parameters() {
+    let installed = psql_installed().await
+        && client_installed(
+            "psycopg",
+            &["python3", "-c", "import psycopg"],
+            "python3 -m pip install 'psycopg[binary]'",
+        )
+        .await;
+    if !installed {
+        return;
+    }
+    let node = Node::start(|_| {}).await;
+    let open = "SELECT stadtbezirk, einwohner_insgesamt, davon_weiblich FROM musterstadt.bevoelkerung \
+                WHERE jahr = %s AND stadtbezirk <> %s ORDER BY stadtbezirk";
+    let open_literal = open
+        .replacen("%s", "2025", 1)
+        .replacen("%s", "'Altstadt'", 1);
+    let register = "SELECT stadtbezirk, count(*) AS personen FROM musterstadt.melderegister \
+                    WHERE zuzugsdatum >= %s GROUP BY stadtbezirk ORDER BY stadtbezirk";
+    let register_literal = register.replace("%s", "DATE '2000-01-01'");
+    let date = serde_json::json!({ "date": "2000-01-01" });
+    let cases = serde_json::json!([
+        // Text parameters and text results; then a named prepared statement with binary
+        // parameters (%b) and binary results.
+        { "sql": open, "params": [2025, "Altstadt"] },
+        { "sql": open.replace("%s", "%b"), "params": [2025, "Altstadt"], "binary": true, "prepare": true },
+        // The register, aggregated for the analyst, with a date parameter.
+        { "sql": register, "params": [date] },
+        { "sql": register, "params": [date], "binary": true },
+        // The policy sees the value: an identifier in a parameter is still an identifier.
+        { "sql": "SELECT count(*) FROM musterstadt.melderegister WHERE familienname = %s", "params": ["Mustermann"] },
+        // numeric goes as text; binary numeric is refused with a reason.
+        { "sql": "SELECT CAST(%s AS DECIMAL(10,2)) AS betrag", "params": ["12.5"] },
+        { "sql": "SELECT CAST(%s AS DECIMAL(10,2)) AS betrag", "params": ["12.5"], "binary": true },
+        // A write cannot be prepared.
+        { "sql": "DROP TABLE musterstadt.bevoelkerung", "params": [] },
+    ]);
+    let answers = node.psycopg(Some(ANALYST_TOKEN), &cases).await;
+    assert_eq!(answers.len(), 8, "{answers:?}");
+
+    let expected_open = node.psql_answer(&open_literal, None).await;
+    assert!(!expected_open.rows.is_empty());
+    assert_eq!(driver_answer(&answers[0]), expected_open);
+    assert_eq!(driver_answer(&answers[1]), expected_open);
+    let expected_register = node
+        .psql_answer(&register_literal, Some(ANALYST_TOKEN))
+        .await;
+    assert!(!expected_register.rows.is_empty());
+    assert_eq!(driver_answer(&answers[2]), expected_register);
+    assert_eq!(driver_answer(&answers[3]), expected_register);
+    let (code, message) = driver_error(&answers[4]);
+    assert_eq!(code, "42501", "{message}");
+    assert!(
+        message.contains("familienname") && !message.contains("Mustermann"),
+        "{message}"
+    );
+    assert_eq!(
+        answers[5]["rows"],
+        serde_json::json!([["12.50"]]),
+        "numeric text as PostgreSQL writes it"
+    );
+    let (code, message) = driver_error(&answers[6]);
+    assert_eq!(code, "0A000", "{message}");
+    assert!(
+        message.contains("betrag") && message.contains("text"),
+        "{message}"
+    );
+    assert_eq!(driver_error(&answers[7]).0, "25006");
+
+    // An anonymous (public) session gets no register aggregate, prepared or not.
+    let public = node
+        .psycopg(
+            None,
+            &serde_json::json!([{ "sql": register, "params": [date] }]),
+        )
+        .await;
+    assert_eq!(driver_error(&public[0]).0, "42501");
     node.shutdown_pg().await;
 }
