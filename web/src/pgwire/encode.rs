@@ -82,9 +82,10 @@ pub fn with_formats(fields: &[FieldInfo], formats: Option<&Format>) -> Vec<Field
         .collect()
 }
 
-/// The Arrow type a column announced as `pg` is cast to for the binary format; `None` when
-/// binary is not offered for it.
-fn binary_arrow_type(pg: &Type) -> Option<DataType> {
+/// The Arrow type that holds values of the PostgreSQL type `pg` exactly: what a column
+/// announced as `pg` is cast to for the binary format, and what a parameter declared as `pg`
+/// is read as. `None` for the types without a binary writer (numeric, time, …).
+pub fn arrow_type(pg: &Type) -> Option<DataType> {
     let mapping = [
         (Type::BOOL, DataType::Boolean),
         (Type::INT2, DataType::Int16),
@@ -136,7 +137,7 @@ impl<'a> ColumnWriter<'a> {
         options: &FormatOptions<'a>,
     ) -> PgWireResult<Self> {
         if field.format() == FieldFormat::Binary {
-            let cast_to = binary_arrow_type(field.datatype()).ok_or_else(|| {
+            let cast_to = arrow_type(field.datatype()).ok_or_else(|| {
                 PgWireError::UserError(Box::new(ErrorInfo::new(
                     "ERROR".to_owned(),
                     "0A000".to_owned(),
@@ -188,7 +189,7 @@ impl<'a> ColumnWriter<'a> {
     }
 }
 
-/// One cell of a column already cast by [`binary_arrow_type`].
+/// One cell of a column already cast to its [`arrow_type`].
 fn write_binary(array: &ArrayRef, row: usize, encoder: &mut DataRowEncoder) -> PgWireResult<()> {
     match array.data_type() {
         DataType::Boolean => encoder.encode_field(&array.as_boolean().value(row)),

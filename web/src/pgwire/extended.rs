@@ -11,7 +11,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 
 use allmende_query::{ScalarValue, StatementShape};
-use arrow::datatypes::{DataType, Date32Type, TimeUnit};
+use arrow::datatypes::{DataType, Date32Type};
 use async_trait::async_trait;
 use futures::{Sink, SinkExt, stream};
 use pgwire::api::portal::{Format, Portal};
@@ -223,7 +223,7 @@ fn parameter_values(
                 .get(i)
                 .cloned()
                 .flatten()
-                .or_else(|| client_type.as_ref().and_then(arrow_type));
+                .or_else(|| client_type.as_ref().and_then(encode::arrow_type));
             let invalid = |why: String| {
                 Box::new(errors::error_info(
                     "22P02",
@@ -257,28 +257,6 @@ fn parameter_values(
             }
         })
         .collect()
-}
-
-/// The Arrow type a parameter declared as `pg` is read as; `None` for types left to the
-/// statement (numeric, text, unknown).
-fn arrow_type(pg: &Type) -> Option<DataType> {
-    let mapping = [
-        (Type::BOOL, DataType::Boolean),
-        (Type::INT2, DataType::Int16),
-        (Type::INT4, DataType::Int32),
-        (Type::INT8, DataType::Int64),
-        (Type::FLOAT4, DataType::Float32),
-        (Type::FLOAT8, DataType::Float64),
-        (Type::DATE, DataType::Date32),
-        (
-            Type::TIMESTAMP,
-            DataType::Timestamp(TimeUnit::Microsecond, None),
-        ),
-    ];
-    mapping
-        .into_iter()
-        .find(|(t, _)| t == pg)
-        .map(|(_, data_type)| data_type)
 }
 
 /// A binary parameter value of type `pg`.
@@ -335,10 +313,9 @@ mod tests {
 
     #[test]
     fn declared_types_map_to_arrow_and_the_rest_is_left_to_the_statement() {
-        assert_eq!(arrow_type(&Type::INT8), Some(DataType::Int64));
-        assert_eq!(arrow_type(&Type::DATE), Some(DataType::Date32));
-        assert_eq!(arrow_type(&Type::NUMERIC), None);
-        assert_eq!(arrow_type(&Type::TEXT), None);
+        assert_eq!(encode::arrow_type(&Type::INT8), Some(DataType::Int64));
+        assert_eq!(encode::arrow_type(&Type::DATE), Some(DataType::Date32));
+        assert_eq!(encode::arrow_type(&Type::NUMERIC), None);
     }
 
     #[test]
