@@ -17,6 +17,7 @@ use super::caller_role;
 use super::catalog::quote_identifier;
 use super::client::NodeClient;
 use super::scan::RemoteScanExec;
+use super::table::select_sql;
 
 /// One aggregate query over a member node's table, as SQL parts for that node.
 #[derive(Debug, Clone)]
@@ -71,19 +72,13 @@ impl RemoteAggregate {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut sql = format!("SELECT {select} FROM {}", self.remote_name);
-        if !self.conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&self.conditions.join(" AND "));
-        }
-        if self.group_count > 0 {
-            sql.push_str(" GROUP BY ");
-            sql.push_str(&self.outputs[..self.group_count].join(", "));
-        }
-        if let Some(limit) = limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        sql
+        select_sql(
+            &select,
+            &self.remote_name,
+            &self.conditions,
+            &self.outputs[..self.group_count],
+            limit,
+        )
     }
 
     fn output_sql(&self, index: usize) -> String {

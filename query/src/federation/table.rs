@@ -64,16 +64,32 @@ impl RemoteTable {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let mut sql = format!("SELECT {select} FROM {}", self.remote_name);
-        if !filters.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&filters.join(" AND "));
-        }
-        if let Some(limit) = limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        sql
+        select_sql(&select, &self.remote_name, filters, &[], limit)
     }
+}
+
+/// The SQL a member node receives: `SELECT select FROM from`, with the `conditions` joined by
+/// `AND`, the `GROUP BY` expressions and the limit, each where given.
+pub fn select_sql(
+    select: &str,
+    from: &str,
+    conditions: &[String],
+    group_by: &[String],
+    limit: Option<usize>,
+) -> String {
+    let mut sql = format!("SELECT {select} FROM {from}");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    if !group_by.is_empty() {
+        sql.push_str(" GROUP BY ");
+        sql.push_str(&group_by.join(", "));
+    }
+    if let Some(limit) = limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    sql
 }
 
 /// `expr` as SQL the node understands: column references without this node's qualifier

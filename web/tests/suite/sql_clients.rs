@@ -129,21 +129,7 @@ impl Node {
             text(&out)
         );
         let json: Value = serde_json::from_slice(&out.stdout).expect("JSON from the ADBC script");
-        Answer {
-            columns: strings(&json["columns"]),
-            rows: json["rows"]
-                .as_array()
-                .expect("rows")
-                .iter()
-                .map(|row| {
-                    row.as_array()
-                        .expect("a row")
-                        .iter()
-                        .map(json_cell)
-                        .collect()
-                })
-                .collect(),
-        }
+        json_answer(&json)
     }
 
     /// psycopg's results for `cases` (see `pg_driver_client.py`), one JSON value per case,
@@ -263,6 +249,11 @@ fn driver_answer(value: &Value) -> Answer {
         value.get("error").is_none(),
         "psycopg got an error: {value}"
     );
+    json_answer(value)
+}
+
+/// `{"columns": [...], "rows": [[...], ...]}` (what the Python clients print) as an [`Answer`].
+fn json_answer(value: &Value) -> Answer {
     Answer {
         columns: strings(&value["columns"]),
         rows: value["rows"]
