@@ -3,9 +3,7 @@
 //! planned read-only, analyzed, checked and rewritten by the [`PrivacyPolicy`] for the caller's
 //! [`Role`], run under a timeout and cut at a maximum number of rows.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use allmende_connectors::{Snapshot, SnapshotStore};
@@ -13,7 +11,6 @@ use arrow::array::{BooleanArray, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::common::ScalarValue;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::dataframe::DataFrame;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
@@ -29,7 +26,6 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::federation::{NodeCatalog, NodeClient, NodeConfig, OnBehalfOf, PushAggregateToNode};
-use crate::privacy::qualified_name;
 use crate::privacy::{DEFAULT_MIN_GROUP_SIZE, PrivacyPolicy, Role};
 use crate::scale_out::{Cluster, ScaleOutConfig};
 use crate::{Error, GuardedPlan, Result};
@@ -128,12 +124,8 @@ pub struct QueryEngine {
     policy: PrivacyPolicy,
     config: QueryConfig,
     snapshots: Vec<Snapshot>,
-    /// Parquet bytes of each snapshot table, `source.table`: what decides scale-out.
-    snapshot_bytes: HashMap<String, u64>,
     /// The Ballista cluster of `[query.scale_out]`, if configured.
     cluster: Option<Cluster>,
-    /// Queries run on `cluster` so far.
-    cluster_queries: AtomicU64,
 }
 
 impl QueryEngine {
@@ -151,7 +143,7 @@ impl QueryEngine {
         }
         let cluster = match &config.scale_out {
             Some(scale_out) => {
-                Some(Cluster::connect(scale_out, session_state(session.clone())).await?)
+                Some(Cluster::connect(scale_out, session_state(session.clone()), &snapshots).await?)
             }
             None => None,
         };
@@ -199,22 +191,13 @@ impl QueryEngine {
             config.min_group_size,
             &config.identifier_columns,
         )?;
-        let snapshot_bytes = snapshots
-            .iter()
-            .map(|s| {
-                let bytes = std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0);
-                (s.provenance.table.to_string(), bytes)
-            })
-            .collect();
         tracing::info!(tables = snapshots.len(), "query engine ready");
         Ok(Self {
             ctx,
             policy,
             config,
             snapshots,
-            snapshot_bytes,
             cluster,
-            cluster_queries: AtomicU64::new(0),
         })
     }
 
@@ -225,7 +208,7 @@ impl QueryEngine {
 
     /// How many queries ran on the Ballista cluster of `[query.scale_out]`.
     pub fn cluster_queries(&self) -> u64 {
-        self.cluster_queries.load(Ordering::Relaxed)
+        self.cluster.as_ref().map_or(0, Cluster::queries)
     }
 
     /// The privacy policy in force.
@@ -304,53 +287,16 @@ impl QueryEngine {
     /// The session state one query of `role` is planned and run with: the engine's, plus the
     /// caller's role for the scans of member nodes' tables (see [`crate::federation`]).
     pub(crate) fn query_state(&self, role: Role) -> SessionState {
-        let mut state = self.ctx.state();
-        state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
-        state
+        with_caller(self.ctx.state(), role)
     }
 
     /// The session state a checked `plan` of `role` runs with: the Ballista cluster's when
-    /// it reads only snapshot tables, enough of them for `[query.scale_out]`; this node's
-    /// otherwise.
+    /// the cluster takes it (see [`Cluster::takes`]), this node's otherwise.
     fn run_state(&self, plan: &LogicalPlan, role: Role) -> SessionState {
-        let Some(cluster) = &self.cluster else {
-            return self.query_state(role);
-        };
-        match self.snapshot_bytes_read(plan) {
-            Some(bytes) if cluster.takes(bytes) => {
-                tracing::info!(
-                    bytes,
-                    scheduler = cluster.scheduler(),
-                    "query runs on the Ballista cluster"
-                );
-                self.cluster_queries.fetch_add(1, Ordering::Relaxed);
-                let mut state = cluster.state();
-                state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
-                state
-            }
+        match &self.cluster {
+            Some(cluster) if cluster.takes(plan) => with_caller(cluster.state(), role),
             _ => self.query_state(role),
         }
-    }
-
-    /// The Parquet bytes of the snapshot tables `plan` reads; `None` when it reads anything
-    /// else (the catalog, `information_schema`, a member node's table).
-    fn snapshot_bytes_read(&self, plan: &LogicalPlan) -> Option<u64> {
-        let mut total = Some(0u64);
-        // The closure never fails, so neither does the walk.
-        let _ = plan.apply_with_subqueries(|node| {
-            if let LogicalPlan::TableScan(scan) = node {
-                match self.snapshot_bytes.get(&qualified_name(&scan.table_name)) {
-                    // Member nodes' tables never match: their names keep the node.
-                    Some(bytes) => total = total.map(|t| t + bytes),
-                    _ => {
-                        total = None;
-                        return Ok(TreeNodeRecursion::Stop);
-                    }
-                }
-            }
-            Ok(TreeNodeRecursion::Continue)
-        });
-        total
     }
 
     /// A task context with this query's own memory pool of `memory_limit_mb` (sharing the
@@ -402,6 +348,13 @@ impl QueryEngine {
             .await
             .map_err(|_| Error::Timeout { seconds })?
     }
+}
+
+/// `state` for a query of a caller with `role`: the role goes into its config, where the scans
+/// of member nodes' tables find it ([`crate::federation::caller_role`]).
+fn with_caller(mut state: SessionState, role: Role) -> SessionState {
+    state.config_mut().set_extension(Arc::new(OnBehalfOf(role)));
+    state
 }
 
 /// DataFusion's default session with `config`, whose optimizer first sends aggregates over a

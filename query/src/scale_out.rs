@@ -21,9 +21,16 @@
 //! or `allmende-web/ballista` for the `allmende` binary); without it `[query.scale_out]` is a
 //! configuration error that says so.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use allmende_connectors::Snapshot;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::execution::session_state::SessionState;
+use datafusion::logical_expr::LogicalPlan;
 use serde::Deserialize;
 
+use crate::privacy::qualified_name;
 use crate::{Error, Result};
 
 /// `[query.scale_out]`: when and where queries run on a Ballista cluster.
@@ -47,12 +54,16 @@ fn default_min_bytes() -> u64 {
     1 << 30
 }
 
-/// A connected Ballista cluster.
+/// A connected Ballista cluster, and which queries it takes.
 pub struct Cluster {
     #[cfg(feature = "ballista")]
     ctx: datafusion::prelude::SessionContext,
     min_bytes: u64,
     scheduler: String,
+    /// Parquet bytes of each snapshot table, `source.table`.
+    table_bytes: HashMap<String, u64>,
+    /// Queries it has taken so far.
+    queries: AtomicU64,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -65,12 +76,17 @@ impl std::fmt::Debug for Cluster {
 }
 
 impl Cluster {
-    /// Starts (standalone) or connects to the cluster of `config`; queries sent there are
-    /// planned with `state`'s configuration and optimizer rules.
-    pub async fn connect(config: &ScaleOutConfig, state: SessionState) -> Result<Self> {
+    /// Starts (standalone) or connects to the cluster of `config` for queries over
+    /// `snapshots`; queries sent there are planned with `state`'s configuration and optimizer
+    /// rules.
+    pub async fn connect(
+        config: &ScaleOutConfig,
+        state: SessionState,
+        snapshots: &[Snapshot],
+    ) -> Result<Self> {
         #[cfg(not(feature = "ballista"))]
         {
-            let _ = state;
+            let _ = (state, snapshots);
             Err(Error::Config(format!(
                 "query.scale_out (scheduler `{}`): this build has no Ballista support; build with `--features ballista`",
                 config.scheduler
@@ -80,22 +96,64 @@ impl Cluster {
         {
             let ctx = ballista_context(config, state).await?;
             tracing::info!(scheduler = %config.scheduler, min_bytes = config.min_bytes, "Ballista cluster ready");
+            let table_bytes = snapshots
+                .iter()
+                .map(|s| {
+                    let bytes = std::fs::metadata(&s.path).map(|m| m.len()).unwrap_or(0);
+                    (s.provenance.table.to_string(), bytes)
+                })
+                .collect();
             Ok(Self {
                 ctx,
                 min_bytes: config.min_bytes,
                 scheduler: config.scheduler.clone(),
+                table_bytes,
+                queries: AtomicU64::new(0),
             })
         }
     }
 
-    /// Whether a query over `bytes` of snapshot Parquet should run here.
-    pub fn takes(&self, bytes: u64) -> bool {
-        bytes >= self.min_bytes
+    /// Whether the checked `plan` runs here: it reads only snapshot tables, with at least
+    /// `min_bytes` of Parquet among them. Counts and logs the queries it takes.
+    pub fn takes(&self, plan: &LogicalPlan) -> bool {
+        match self.snapshot_bytes_read(plan) {
+            Some(bytes) if bytes >= self.min_bytes => {
+                tracing::info!(
+                    bytes,
+                    scheduler = %self.scheduler,
+                    "query runs on the Ballista cluster"
+                );
+                self.queries.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
     }
 
-    /// The scheduler, as configured.
-    pub fn scheduler(&self) -> &str {
-        &self.scheduler
+    /// How many queries it has taken.
+    pub fn queries(&self) -> u64 {
+        self.queries.load(Ordering::Relaxed)
+    }
+
+    /// The Parquet bytes of the snapshot tables `plan` reads; `None` when it reads anything
+    /// else (the catalog, `information_schema`, a member node's table).
+    fn snapshot_bytes_read(&self, plan: &LogicalPlan) -> Option<u64> {
+        let mut total = Some(0u64);
+        // The closure never fails, so neither does the walk.
+        let _ = plan.apply_with_subqueries(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                match self.table_bytes.get(&qualified_name(&scan.table_name)) {
+                    // Member nodes' tables never match: their names keep the node.
+                    Some(bytes) => total = total.map(|t| t + bytes),
+                    None => {
+                        total = None;
+                        return Ok(TreeNodeRecursion::Stop);
+                    }
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        total
     }
 
     /// A session whose physical plans run on the cluster.
