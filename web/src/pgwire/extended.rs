@@ -13,18 +13,18 @@ use std::sync::Arc;
 use allmende_query::{ScalarValue, StatementShape};
 use arrow::datatypes::{DataType, Date32Type};
 use async_trait::async_trait;
-use futures::{Sink, SinkExt, stream};
+use futures::Sink;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::ExtendedQueryHandler;
-use pgwire::api::results::{FieldInfo, QueryResponse, Response};
+use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 
-use super::handler::{Command, truncation_notice};
-use super::{encode, errors, login};
+use super::handler::{Command, run_statement, session_role};
+use super::{encode, errors};
 use crate::state::SharedState;
 
 /// A statement after Parse.
@@ -158,13 +158,10 @@ impl ExtendedQueryHandler for ExtendedHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let Some(session) = login::session_caller(client) else {
-            return Ok(Response::Error(Box::new(errors::error_info(
-                "28000",
-                "the session has not logged in".to_owned(),
-            ))));
+        let role = match session_role(client) {
+            Ok(role) => role,
+            Err(info) => return Ok(Response::Error(info)),
         };
-        let role = session.0.role;
         let (sql, declared) = match &portal.statement.statement {
             Prepared::Empty => return Ok(Response::EmptyQuery),
             Prepared::Session(command) => return Ok(command.response()),
@@ -176,35 +173,15 @@ impl ExtendedQueryHandler for ExtendedHandler {
             Ok(params) => params,
             Err(info) => return Ok(Response::Error(info)),
         };
-        let result = match self
-            .state
-            .engine
-            .sql_with_params_as(sql, params, role)
-            .await
-        {
-            Ok(result) => result,
-            Err(error) => {
-                tracing::info!(%role, reason = %error, "pgwire: prepared statement refused");
-                return Ok(Response::Error(Box::new(errors::query_error(&error))));
-            }
-        };
-        tracing::info!(%role, rows = result.num_rows(), truncated = result.truncated, "pgwire prepared statement answered");
-        if result.truncated {
-            client.feed(truncation_notice(result.num_rows())).await?;
-        }
-        let fields = Arc::new(encode::with_formats(
-            &encode::fields(&result.schema),
+        run_statement(
+            &self.state,
+            client,
+            sql,
+            params,
+            role,
             Some(&portal.result_column_format),
-        ));
-        let rows = match encode::data_rows(&fields, &result.batches) {
-            Ok(rows) => rows,
-            Err(PgWireError::UserError(info)) => return Ok(Response::Error(info)),
-            Err(other) => return Err(other),
-        };
-        Ok(Response::Query(QueryResponse::new(
-            fields,
-            stream::iter(rows.into_iter().map(Ok)),
-        )))
+        )
+        .await
     }
 }
 

@@ -9,10 +9,12 @@
 //! read-only query gets the engine's refusal.
 
 use std::fmt::Debug;
+use std::sync::Arc;
 
-use allmende_query::{Role, split_statements};
+use allmende_query::{Role, ScalarValue, split_statements};
 use async_trait::async_trait;
 use futures::{Sink, SinkExt, stream};
+use pgwire::api::portal::Format;
 use pgwire::api::query::SimpleQueryHandler;
 use pgwire::api::results::{QueryResponse, Response, Tag};
 use pgwire::api::store::PortalStore;
@@ -60,9 +62,7 @@ impl Command {
             _ => Command::Sql,
         }
     }
-}
 
-impl Command {
     /// The answer to a session command (`Sql` is the engine's to answer, never this).
     pub fn response(&self) -> Response {
         match self {
@@ -75,7 +75,7 @@ impl Command {
 }
 
 /// The `WARNING` sent before a result cut at `query.max_rows` (after `rows` rows).
-pub fn truncation_notice(rows: usize) -> PgWireBackendMessage {
+fn truncation_notice(rows: usize) -> PgWireBackendMessage {
     notice(
         "WARNING",
         "01000",
@@ -98,33 +98,61 @@ impl SqlHandler {
     pub fn new(state: SharedState) -> Self {
         Self { state }
     }
+}
 
-    /// Runs one statement for `role`; a refusal becomes an error response, not a broken
-    /// session.
-    async fn run<C>(&self, client: &mut C, sql: &str, role: Role) -> PgWireResult<Response>
-    where
-        C: Sink<PgWireBackendMessage> + Unpin + Send,
-        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
-    {
-        let result = match self.state.engine.sql_as(sql, role).await {
-            Ok(result) => result,
-            Err(error) => {
-                tracing::info!(%role, reason = %error, "pgwire: statement refused");
-                return Ok(Response::Error(Box::new(errors::query_error(&error))));
-            }
-        };
-        let rows = result.num_rows();
-        tracing::info!(%role, rows, truncated = result.truncated, "pgwire query answered");
-        if result.truncated {
-            client.feed(truncation_notice(rows)).await?;
+/// The role of the logged-in session behind `client`, or the error response for a session
+/// that has not logged in.
+pub fn session_role<C: ClientInfo>(client: &C) -> Result<Role, Box<ErrorInfo>> {
+    login::session_caller(client)
+        .map(|session| session.0.role)
+        .ok_or_else(|| {
+            Box::new(errors::error_info(
+                "28000",
+                "the session has not logged in".to_owned(),
+            ))
+        })
+}
+
+/// Runs one statement (with the values of its `$n` parameters, if any) for `role` and answers
+/// it in `formats` (`None`: text), for both protocols. A refusal, or a column the client wants
+/// in a format not offered, becomes an error response, not a broken session.
+pub async fn run_statement<C>(
+    state: &SharedState,
+    client: &mut C,
+    sql: &str,
+    params: Vec<ScalarValue>,
+    role: Role,
+    formats: Option<&Format>,
+) -> PgWireResult<Response>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let result = match state.engine.sql_with_params_as(sql, params, role).await {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::info!(%role, reason = %error, "pgwire: statement refused");
+            return Ok(Response::Error(Box::new(errors::query_error(&error))));
         }
-        let fields = encode::fields(&result.schema);
-        let data = encode::data_rows(&fields, &result.batches)?;
-        Ok(Response::Query(QueryResponse::new(
-            fields,
-            stream::iter(data.into_iter().map(Ok)),
-        )))
+    };
+    let rows = result.num_rows();
+    tracing::info!(%role, rows, truncated = result.truncated, "pgwire query answered");
+    if result.truncated {
+        client.feed(truncation_notice(rows)).await?;
     }
+    let fields = Arc::new(encode::with_formats(
+        &encode::fields(&result.schema),
+        formats,
+    ));
+    let data = match encode::data_rows(&fields, &result.batches) {
+        Ok(data) => data,
+        Err(PgWireError::UserError(info)) => return Ok(Response::Error(info)),
+        Err(other) => return Err(other),
+    };
+    Ok(Response::Query(QueryResponse::new(
+        fields,
+        stream::iter(data.into_iter().map(Ok)),
+    )))
 }
 
 #[async_trait]
@@ -136,17 +164,16 @@ impl SimpleQueryHandler for SqlHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let Some(session) = login::session_caller(client) else {
-            return Ok(vec![Response::Error(Box::new(errors::error_info(
-                "28000",
-                "the session has not logged in".to_owned(),
-            )))]);
+        let role = match session_role(client) {
+            Ok(role) => role,
+            Err(info) => return Ok(vec![Response::Error(info)]),
         };
-        let role = session.0.role;
         let mut responses = Vec::new();
         for statement in split_statements(query) {
             let response = match Command::of(&statement) {
-                Command::Sql => self.run(client, &statement, role).await?,
+                Command::Sql => {
+                    run_statement(&self.state, client, &statement, Vec::new(), role, None).await?
+                }
                 Command::Setting(tag) => {
                     client
                         .feed(notice(

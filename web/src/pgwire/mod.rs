@@ -10,8 +10,9 @@
 //! * [`encode`]: Arrow results as PostgreSQL rows (text, or binary where asked).
 //! * [`errors`]: engine errors as SQLSTATE codes, server-side details never sent.
 //!
-//! Like the Flight SQL listener this one is plaintext (TLS requests are declined, clients fall back): put it behind a TLS proxy or
-//! on a private network, since the password carries a token.
+//! Like the Flight SQL listener this one is plaintext (TLS requests are declined, clients fall
+//! back): put it behind a TLS proxy or on a private network, since the password carries a
+//! token.
 
 pub mod encode;
 pub mod errors;
